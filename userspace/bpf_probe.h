@@ -1,0 +1,63 @@
+// The thin wall between libbpf and the C++ logic: owns the BPF skeleton and its lifecycle
+// (open -> configure -> load -> attach), hands raw ring-buffer records to a callback and reads
+// the kernel-side drop counter. Nothing above this file includes a libbpf header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace freezeprobe {
+
+enum class AttachMode { tracepoint };
+
+std::string to_string(AttachMode mode);
+
+struct ProbeOptions {
+    AttachMode mode = AttachMode::tracepoint;
+    // Power of two, at least one page. Records are ~120 bytes (writes) or ~1.1 KiB (tracepoints).
+    std::uint32_t ring_buffer_bytes = 4u << 20;
+};
+
+// A failure to open, load or attach, with the step, the errno and libbpf's last words.
+class ProbeError : public std::runtime_error {
+  public:
+    ProbeError(const std::string &what, int err) : std::runtime_error(what), err_(err) {}
+    int error_number() const { return err_; }
+
+  private:
+    int err_;
+};
+
+// libbpf's last warnings (verifier log lines, attach errors), oldest first.
+std::vector<std::string> recent_libbpf_messages();
+
+class BpfProbe {
+  public:
+    using RecordCallback = std::function<void(std::span<const std::byte>)>;
+
+    // Opens, configures, loads and attaches every program; throws ProbeError.
+    static std::unique_ptr<BpfProbe> start(const ProbeOptions &options, RecordCallback on_record);
+    ~BpfProbe();
+    BpfProbe(const BpfProbe &) = delete;
+    BpfProbe &operator=(const BpfProbe &) = delete;
+
+    // Waits up to timeout_ms for records and delivers them; returns how many were delivered.
+    int poll(int timeout_ms);
+    // Events the kernel side could not queue since attach (summed over CPUs).
+    std::uint64_t lost_events() const;
+    AttachMode mode() const { return mode_; }
+
+  private:
+    struct Impl;
+    BpfProbe(std::unique_ptr<Impl> impl, AttachMode mode);
+    std::unique_ptr<Impl> impl_;
+    AttachMode mode_;
+};
+
+} // namespace freezeprobe

@@ -1,0 +1,104 @@
+#include "cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+namespace freezeprobe {
+
+const char *const version_string = "freezeprobe 0.1.0";
+
+namespace {
+
+const char *const description =
+    "freezeprobe explains why a cgroup freeze or a cgroup.procs write failed or was slow, per "
+    "container: it watches writes to freezer.state, cgroup.freeze, cgroup.procs, tasks and "
+    "cgroup.threads (cgroup v1 and v2) from the kernel and reports their value, errno, in-kernel "
+    "latency, writer and container.";
+
+const char *const footer = R"(Commands:
+  watch (default)  attach and report until Ctrl-C, SIGTERM or --duration
+  doctor           check that this kernel can run freezeprobe; exit 0 if it can
+  demo             run a short scripted scenario in scratch cgroups under the probe
+
+Exit codes: 0 ok; 1 cannot run (the reason is printed); 2 usage error.
+Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and kernel BTF.)";
+
+// CLI11's PositiveNumber prints the whole range of a double on error; say it plainly.
+const CLI::Validator positive_seconds(
+    [](std::string &text) -> std::string {
+        char *end = nullptr;
+        double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !(v > 0) || v > 1e9)
+            return "must be a positive number of seconds (e.g. 30 or 1.5), not '" + text + "'";
+        return {};
+    },
+    "", "positive seconds");
+
+void add_watch_options(CLI::App &app, Options &o, std::string &events) {
+    app.add_option("--duration", o.duration_s, "stop after SECONDS (default: until Ctrl-C)")
+        ->type_name("SECONDS")
+        ->check(positive_seconds);
+    app.add_option("--events", events, "live event lines on stdout: text, json or none")
+        ->check(CLI::IsMember({"text", "json", "none"}))
+        ->type_name("FORMAT")
+        ->default_str("text");
+    app.add_option("--cgroup", o.cgroup_prefix,
+                   "only cgroups under PREFIX (path from the hierarchy root, e.g. /kubepods)")
+        ->type_name("PREFIX");
+    app.add_option("--container", o.container_prefix, "only containers whose ID starts with PREFIX")
+        ->type_name("ID-PREFIX");
+    app.add_option("--attach", o.attach,
+                   "attach mode: auto or tracepoint (fentry and kprobe are not built yet)")
+        ->check(CLI::IsMember({"auto", "tracepoint"}))
+        ->type_name("MODE")
+        ->default_str("auto");
+    app.add_flag("-v,--verbose", o.verbose,
+                 "on a load or attach failure, print libbpf's last messages (verifier log)");
+}
+
+} // namespace
+
+ParsedCommandLine parse_command_line(const std::vector<std::string> &args) {
+    Options o;
+    CLI::App app(description, "freezeprobe");
+    app.footer(footer);
+    app.set_version_flag("--version", version_string);
+    std::string events = "text";
+    add_watch_options(app, o, events);
+    auto *watch = app.add_subcommand("watch", "attach and report (the default)");
+    watch->fallthrough();
+    auto *doctor = app.add_subcommand("doctor", "check that this kernel can run freezeprobe");
+    auto *demo = app.add_subcommand("demo", "run the built-in scenario under the probe");
+    app.require_subcommand(0, 1);
+
+    std::vector<std::string> reversed(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
+    ParsedCommandLine result;
+    try {
+        app.parse(reversed);
+    } catch (const CLI::CallForHelp &) {
+        result.output = app.help();
+        return result;
+    } catch (const CLI::CallForAllHelp &) {
+        result.output = app.help("", CLI::AppFormatMode::All);
+        return result;
+    } catch (const CLI::CallForVersion &) {
+        result.output = std::string(version_string) + "\n";
+        return result;
+    } catch (const CLI::ParseError &e) {
+        result.exit_code = exit_usage;
+        result.output = "freezeprobe: " + std::string(e.what()) + "\nRun with --help for usage.\n";
+        return result;
+    }
+    if (*doctor)
+        o.command = Command::doctor;
+    else if (*demo)
+        o.command = Command::demo;
+    (void)watch;
+    o.events = events == "json"   ? EventFormat::json
+               : events == "none" ? EventFormat::none
+                                  : EventFormat::text;
+    result.options = o;
+    return result;
+}
+
+} // namespace freezeprobe

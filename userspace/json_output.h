@@ -1,0 +1,14 @@
+// One JSON object per event, on one line, with the keys of DESIGN.md section 5. Strings from the
+// kernel or the cgroup tree (paths, comms, written bytes) may hold any byte: invalid UTF-8 is
+// replaced by U+FFFD and control characters are escaped, so every line is valid JSON.
+#pragma once
+
+#include "event_model.h"
+
+#include <string>
+
+namespace freezeprobe {
+
+std::string to_json_line(const Event &event);
+
+} // namespace freezeprobe

@@ -1,0 +1,54 @@
+#include "text_output.h"
+
+#include "text_util.h"
+#include "time_format.h"
+#include "written_value.h"
+
+#include <fmt/format.h>
+
+namespace freezeprobe {
+namespace {
+
+std::string cgroup_text(const CgroupRef &c) {
+    std::string text = fmt::format("v{} {}", c.version,
+                                   c.path ? escape_for_terminal(*c.path)
+                                          : fmt::format("<cgroup id {}, path unknown>", c.id));
+    if (c.container) {
+        text += fmt::format(" container={}", c.container->id.substr(0, 12));
+        if (c.container->runtime)
+            text += fmt::format(" runtime={}", *c.container->runtime);
+        if (c.container->pod_uid)
+            text += fmt::format(" pod={}", *c.container->pod_uid);
+    }
+    return text;
+}
+
+std::string outcome(int err, std::uint64_t latency_ns) {
+    auto result = err ? errno_name(err).value_or("E" + std::to_string(err)) : std::string("ok");
+    return fmt::format("{} in {}", result, human_duration(latency_ns));
+}
+
+std::string writer_text(const Task &t) {
+    return fmt::format("{}[{}/{}]", escape_for_terminal(t.comm), t.pid, t.tid);
+}
+
+} // namespace
+
+std::string to_text_line(const Event &event) {
+    auto time = rfc3339_utc(event.time_ns);
+    if (auto *l = std::get_if<Lost>(&event.body))
+        return fmt::format("{} lost {} events: the kernel could not queue them (ring buffer full)",
+                           time, l->count);
+    auto where = cgroup_text(*event.cgroup);
+    if (auto *f = std::get_if<FreezeWrite>(&event.body))
+        return fmt::format("{} freeze_write {} <- \"{}\": {} by {}", time, where,
+                           escape_for_terminal(f->value), outcome(f->err, f->latency_ns),
+                           writer_text(f->writer));
+    auto &p = std::get<ProcsWrite>(event.body);
+    return fmt::format("{} procs_write {} {} <- {}: {} by {}{}", time, where, file_name(p.file),
+                       fmt::format("\"{}\"", escape_for_terminal(p.value)),
+                       outcome(p.err, p.latency_ns), writer_text(p.writer),
+                       p.during_freeze ? " (during freeze)" : "");
+}
+
+} // namespace freezeprobe

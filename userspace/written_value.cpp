@@ -1,0 +1,58 @@
+#include "written_value.h"
+
+#include "text_util.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace freezeprobe {
+
+std::string written_value(std::string_view raw) {
+    return std::string(trim(raw));
+}
+
+std::optional<std::int64_t> written_pid(std::string_view raw) {
+    auto s = trim(raw);
+    bool negative = false;
+    if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
+        negative = s.front() == '-';
+        s.remove_prefix(1);
+    }
+    int base = 10;
+    if (s.size() > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s.remove_prefix(2);
+    } else if (s.size() > 1 && s[0] == '0') {
+        base = 8;
+        s.remove_prefix(1);
+    }
+    if (s.empty())
+        return std::nullopt;
+    std::int64_t value = 0;
+    for (char c : s) {
+        int digit = c >= '0' && c <= '9'   ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                           : 99;
+        if (digit >= base)
+            return std::nullopt;
+        value = value * base + digit;
+        if (value > static_cast<std::int64_t>(INT_MAX) + 1)
+            return std::nullopt; // kstrtoint says ERANGE
+    }
+    value = negative ? -value : value;
+    if (value > INT_MAX || value < INT_MIN)
+        return std::nullopt;
+    return value;
+}
+
+std::optional<std::string> errno_name(int err) {
+    if (err == 0)
+        return std::nullopt;
+    if (const char *name = strerrorname_np(err))
+        return std::string(name);
+    return std::nullopt;
+}
+
+} // namespace freezeprobe

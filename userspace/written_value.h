@@ -1,0 +1,21 @@
+// What a writer put into a control file, as the kernel will read it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace freezeprobe {
+
+// The value with surrounding whitespace and NULs removed ("FROZEN\n" -> "FROZEN").
+std::string written_value(std::string_view raw);
+// The pid a cgroup.procs/tasks/cgroup.threads write names, parsed as the kernel's
+// kstrtoint(strstrip(buf), 0) does (decimal, 0x hex, leading-0 octal, optional sign);
+// nullopt when the kernel would reject it as a number.
+std::optional<std::int64_t> written_pid(std::string_view raw);
+
+// "EINVAL" for 22; nullopt for 0 or a number the C library does not name.
+std::optional<std::string> errno_name(int err);
+
+} // namespace freezeprobe
