@@ -26,20 +26,31 @@ static __always_inline struct kernfs_node *kernfs_parent(struct kernfs_node *kn)
 	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
 }
 
-/* The open file behind fd in the current task, or NULL. */
+/*
+ * The open file behind fd in the current task, or NULL. The task, its fd table and the table's
+ * bounds are read through BTF pointers (plain loads); only the slot itself needs a helper.
+ */
 static __always_inline struct file *current_fd_file(unsigned int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **slots;
 	struct file *file = NULL;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd >= fdt->max_fds)
 		return NULL;
-	slots = BPF_CORE_READ(fdt, fd);
-	bpf_core_read(&file, sizeof(file), &slots[fd]);
+	slots = fdt->fd;
+	bpf_probe_read_kernel(&file, sizeof(file), &slots[fd]);
 	return file;
 }
+
+/*
+ * The file_operations of kernfs files, learned from the first file seen on a cgroup filesystem
+ * (the symbol is not in kallsyms without CONFIG_KALLSYMS_ALL; the loader makes one zero-byte
+ * write to a cgroup file right after attaching). Once known, a write to any other kind of file
+ * costs one read of its f_op; only kernfs files (cgroupfs, sysfs) go on to the superblock check.
+ */
+const void *kernfs_file_fops = NULL;
 
 /* Returns 1 or 2 for a superblock of cgroup v1 or v2, 0 otherwise. */
 static __always_inline int cgroup_fs_version(struct super_block *sb)
@@ -86,21 +97,17 @@ struct watched_file {
 };
 
 /*
- * Fills *out when inode is a watched control file on a cgroup filesystem.
- * kernfs keeps the file's kernfs_node in i_private; its parent directory is
- * the cgroup. The hierarchy is named by the superblock's device rather than
- * by the struct cgroup, which may already be freed when the cgroup was removed
- * while the file stayed open.
+ * Fills *out when inode, on a cgroup filesystem of the given version, is a control file we
+ * watch. kernfs keeps the file's kernfs_node in i_private; its parent directory is the cgroup.
+ * The hierarchy is named by the superblock's device rather than by the struct cgroup, which may
+ * already be freed when the cgroup was removed while the file stayed open.
  */
-static __always_inline bool watched_cgroup_file(struct inode *inode, struct watched_file *out)
+static __always_inline bool watched_cgroup_file(struct inode *inode, struct super_block *sb,
+						int version, struct watched_file *out)
 {
-	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
 	struct kernfs_node *kn, *dir;
 	char name[16] = {};
-	int version = cgroup_fs_version(sb);
 
-	if (!version)
-		return false;
 	kn = BPF_CORE_READ(inode, i_private);
 	if (!kn || bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(kn, name)) < 0)
 		return false;

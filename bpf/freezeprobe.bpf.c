@@ -67,26 +67,39 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	struct pending_write w = {};
-	struct file *file;
+	struct super_block *sb;
 	struct inode *inode;
+	struct file *file;
+	const void *fops;
 	const void *buf;
+	int version;
 	__u32 n;
 
+	/* Runs on every syscall of the node: reject cheaply, in this order. */
 	if (id != NR_write)
 		return 0;
-	file = current_fd_file((unsigned int)PT_REGS_PARM1_CORE(regs));
+	file = current_fd_file((unsigned int)PT_REGS_PARM1(regs));
 	if (!file)
 		return 0;
-	inode = BPF_CORE_READ(file, f_inode);
-	if (!watched_cgroup_file(inode, &w.cg))
+	fops = BPF_CORE_READ(file, f_op);
+	if (kernfs_file_fops && fops != kernfs_file_fops)
 		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	sb = BPF_CORE_READ(inode, i_sb);
+	version = cgroup_fs_version(sb);
+	if (!version)
+		return 0;
+	kernfs_file_fops = fops;
 
-	w.count = PT_REGS_PARM3_CORE(regs);
-	buf = (const void *)PT_REGS_PARM2_CORE(regs);
+	/* A zero-byte write changes nothing; the loader's calibration write is one. */
+	w.count = PT_REGS_PARM3(regs);
+	if (!w.count || !watched_cgroup_file(inode, sb, version, &w.cg))
+		return 0;
+	buf = (const void *)PT_REGS_PARM2(regs);
 	n = w.count < FP_DATA_LEN ? w.count : FP_DATA_LEN;
-	if (n && bpf_probe_read_user(w.data, n & (FP_DATA_LEN * 2 - 1), buf) == 0)
+	if (bpf_probe_read_user(w.data, n & (FP_DATA_LEN * 2 - 1), buf) == 0)
 		w.data_len = n;
-	else if (n)
+	else
 		w.flags |= FP_WRITE_DATA_FAULT;
 	w.start_ns = bpf_ktime_get_ns();
 	remember_write((__u32)bpf_get_current_pid_tgid(), &w);

@@ -22,6 +22,9 @@ struct ProbeOptions {
     AttachMode mode = AttachMode::tracepoint;
     // Power of two, at least one page. Records are ~120 bytes (writes) or ~1.1 KiB (tracepoints).
     std::uint32_t ring_buffer_bytes = 4u << 20;
+    // A cgroup control file for one zero-byte write after attach, which teaches the BPF filter
+    // the kernfs file_operations so that other writes are rejected after one read.
+    std::string calibration_file;
 };
 
 // A failure to open, load or attach, with the step, the errno and libbpf's last words.
@@ -52,6 +55,8 @@ class BpfProbe {
     // Events the kernel side could not queue since attach (summed over CPUs).
     std::uint64_t lost_events() const;
     AttachMode mode() const { return mode_; }
+    // True once the BPF filter knows the kernfs file_operations (its fast path is on).
+    bool fast_filter_ready() const;
 
   private:
     struct Impl;

@@ -69,6 +69,9 @@ ParsedCommandLine parse_command_line(const std::vector<std::string> &args) {
     watch->fallthrough();
     auto *doctor = app.add_subcommand("doctor", "check that this kernel can run freezeprobe");
     auto *demo = app.add_subcommand("demo", "run the built-in scenario under the probe");
+    // Options may follow the command name: "freezeprobe demo --events json".
+    doctor->fallthrough();
+    demo->fallthrough();
     app.require_subcommand(0, 1);
 
     std::vector<std::string> reversed(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));

@@ -31,6 +31,9 @@ int run_doctor(const Options &options) {
     try {
         ProbeSession session(probe_options(options), EventFilter{}, [](const Event &) {});
         fmt::print("attach:      {} works (trial attach and detach)\n", to_string(session.mode()));
+        fmt::print("filter:      {}\n", session.fast_filter_ready()
+                                            ? "fast path on (kernfs file_operations learned)"
+                                            : "slow path only (no cgroup file could be written)");
     } catch (const ProbeError &e) {
         fmt::print("attach:      tracepoint refused: {}\n", e.what());
         fmt::print("result:      cannot run\n");

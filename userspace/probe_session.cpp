@@ -7,7 +7,11 @@ namespace freezeprobe {
 ProbeSession::ProbeSession(const ProbeOptions &options, EventFilter filter, Sink sink)
     : resolver_(discover_hierarchies()), builder_(resolver_, WallClock()),
       filter_(std::move(filter)), sink_(std::move(sink)) {
-    probe_ = BpfProbe::start(options, [this](std::span<const std::byte> b) { on_record(b); });
+    ProbeOptions probe_options = options;
+    if (probe_options.calibration_file.empty() && !resolver_.hierarchies().empty())
+        probe_options.calibration_file =
+            resolver_.hierarchies().front().mount_point + "/cgroup.procs";
+    probe_ = BpfProbe::start(probe_options, [this](std::span<const std::byte> b) { on_record(b); });
 }
 
 void ProbeSession::on_record(std::span<const std::byte> bytes) {

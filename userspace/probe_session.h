@@ -26,6 +26,7 @@ class ProbeSession {
     void drain() { poll(0); }
 
     AttachMode mode() const { return probe_->mode(); }
+    bool fast_filter_ready() const { return probe_->fast_filter_ready(); }
     const std::vector<Hierarchy> &hierarchies() const { return resolver_.hierarchies(); }
     std::uint64_t events_lost() const { return lost_reported_; }
     std::uint64_t events_delivered() const { return delivered_; }

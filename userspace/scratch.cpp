@@ -61,9 +61,10 @@ ScratchCgroup::~ScratchCgroup() {
 void ScratchCgroup::remove() {
     // Innermost first: thaw, hand any task we did not kill back to the root, then rmdir.
     for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
-        if (version_ == 1)
+        // Thaw only what is frozen: a watching probe should not see needless writes.
+        if (version_ == 1 && trim(read_control_file(*it + "/freezer.state")) != "THAWED")
             write_control_file(*it + "/freezer.state", "THAWED");
-        else
+        else if (version_ == 2 && trim(read_control_file(*it + "/cgroup.freeze")) != "0")
             write_control_file(*it + "/cgroup.freeze", "0");
         std::istringstream pids(read_control_file(*it + "/cgroup.procs"));
         for (std::string pid; pids >> pid;)

@@ -9,18 +9,24 @@
 namespace freezeprobe {
 namespace {
 
+// "container fba1ff5a6409 (containerd, pod 1f8d...) v2 /kubepods/..." : the short facts first,
+// the long path last.
 std::string cgroup_text(const CgroupRef &c) {
-    std::string text = fmt::format("v{} {}", c.version,
-                                   c.path ? escape_for_terminal(*c.path)
-                                          : fmt::format("<cgroup id {}, path unknown>", c.id));
+    std::string text;
     if (c.container) {
-        text += fmt::format(" container={}", c.container->id.substr(0, 12));
+        text = fmt::format("container {}", c.container->id.substr(0, 12));
+        std::string details;
         if (c.container->runtime)
-            text += fmt::format(" runtime={}", *c.container->runtime);
+            details = *c.container->runtime;
         if (c.container->pod_uid)
-            text += fmt::format(" pod={}", *c.container->pod_uid);
+            details += (details.empty() ? "pod " : ", pod ") + *c.container->pod_uid;
+        if (!details.empty())
+            text += " (" + details + ")";
+        text += " ";
     }
-    return text;
+    return text + fmt::format("v{} {}", c.version,
+                              c.path ? escape_for_terminal(*c.path)
+                                     : fmt::format("<cgroup id {}, path unknown>", c.id));
 }
 
 std::string outcome(int err, std::uint64_t latency_ns) {
@@ -41,14 +47,13 @@ std::string to_text_line(const Event &event) {
                            time, l->count);
     auto where = cgroup_text(*event.cgroup);
     if (auto *f = std::get_if<FreezeWrite>(&event.body))
-        return fmt::format("{} freeze_write {} <- \"{}\": {} by {}", time, where,
+        return fmt::format("{} freeze_write \"{}\": {} by {} | {}", time,
                            escape_for_terminal(f->value), outcome(f->err, f->latency_ns),
-                           writer_text(f->writer));
+                           writer_text(f->writer), where);
     auto &p = std::get<ProcsWrite>(event.body);
-    return fmt::format("{} procs_write {} {} <- {}: {} by {}{}", time, where, file_name(p.file),
-                       fmt::format("\"{}\"", escape_for_terminal(p.value)),
-                       outcome(p.err, p.latency_ns), writer_text(p.writer),
-                       p.during_freeze ? " (during freeze)" : "");
+    return fmt::format("{} procs_write {} \"{}\": {} by {}{} | {}", time, file_name(p.file),
+                       escape_for_terminal(p.value), outcome(p.err, p.latency_ns),
+                       writer_text(p.writer), p.during_freeze ? " during freeze" : "", where);
 }
 
 } // namespace freezeprobe

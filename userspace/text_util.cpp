@@ -20,7 +20,8 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 
 std::string_view trim(std::string_view s) {
     auto blank = [](char c) {
-        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0';
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
+               c == '\0';
     };
     while (!s.empty() && blank(s.front()))
         s.remove_prefix(1);

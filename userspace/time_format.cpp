@@ -45,9 +45,9 @@ std::string human_duration(std::uint64_t ns) {
     char text[32];
     if (ns < 1'000)
         std::snprintf(text, sizeof(text), "%lluns", static_cast<unsigned long long>(ns));
-    else if (ns < 1'000'000)
+    else if (ns < 999'950) // below this, "%.1f" of microseconds does not round up to 1000.0
         std::snprintf(text, sizeof(text), "%.1fus", ns / 1e3);
-    else if (ns < 1'000'000'000)
+    else if (ns < 999'995'000)
         std::snprintf(text, sizeof(text), "%.2fms", ns / 1e6);
     else
         std::snprintf(text, sizeof(text), "%.3fs", ns / 1e9);

@@ -21,7 +21,7 @@ class WallClock {
 std::uint64_t monotonic_now_ns();
 // "2026-11-27T13:45:01.123456789Z"
 std::string rfc3339_utc(std::uint64_t realtime_ns);
-// "850ns", "12.3µs", "4.20ms", "1.500s"
+// "850ns", "12.3us", "4.20ms", "1.500s"
 std::string human_duration(std::uint64_t ns);
 
 } // namespace freezeprobe

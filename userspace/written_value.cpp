@@ -7,13 +7,23 @@
 #include <cstring>
 
 namespace freezeprobe {
+namespace {
+
+// The kernel NUL-terminates the written buffer and reads it as a C string (strstrip, strcmp,
+// kstrtoint): bytes after the first NUL, e.g. stale bytes of a reused fixed-size buffer, never
+// reach it.
+std::string_view as_kernel_reads(std::string_view raw) {
+    return trim(raw.substr(0, raw.find('\0')));
+}
+
+} // namespace
 
 std::string written_value(std::string_view raw) {
-    return std::string(trim(raw));
+    return std::string(as_kernel_reads(raw));
 }
 
 std::optional<std::int64_t> written_pid(std::string_view raw) {
-    auto s = trim(raw);
+    auto s = as_kernel_reads(raw);
     bool negative = false;
     if (!s.empty() && (s.front() == '+' || s.front() == '-')) {
         negative = s.front() == '-';

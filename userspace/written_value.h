@@ -8,7 +8,8 @@
 
 namespace freezeprobe {
 
-// The value with surrounding whitespace and NULs removed ("FROZEN\n" -> "FROZEN").
+// The value as the kernel reads it: up to the first NUL, surrounding whitespace removed
+// ("FROZEN\n" -> "FROZEN", "12\0stale" -> "12").
 std::string written_value(std::string_view raw);
 // The pid a cgroup.procs/tasks/cgroup.threads write names, parsed as the kernel's
 // kstrtoint(strstrip(buf), 0) does (decimal, 0x hex, leading-0 octal, optional sign);

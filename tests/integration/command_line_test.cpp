@@ -1,0 +1,119 @@
+// The freezeprobe binary as a user runs it: JSON lines end to end, clean stop on SIGINT and
+// SIGTERM, the documented exit codes and one-line errors, and the demo.
+#include "probe_harness.h"
+#include "subprocess.h"
+
+#include <csignal>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
+
+namespace freezeprobe::testing {
+namespace {
+
+std::vector<nlohmann::json> json_lines(const std::string &text) {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(nlohmann::json::parse(line)); // throws on an invalid line
+    return lines;
+}
+
+TEST(CommandLine, WatchPrintsContractJsonAndStopsOnSignal) {
+    REQUIRE_PRIVILEGES();
+    auto hierarchies = discover_hierarchies();
+    const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
+    ASSERT_NE(v1, nullptr);
+    auto prefix = unique_prefix();
+    auto id = random_hex(64);
+    auto pod = random_uuid();
+    for (int sig : {SIGINT, SIGTERM}) {
+        SCOPED_TRACE(sig == SIGINT ? "SIGINT" : "SIGTERM");
+        RunningProcess probe({freezeprobe_binary(), "watch", "--events", "json", "--cgroup", prefix});
+        ASSERT_TRUE(probe.wait_for_stderr("attached", 10'000));
+        {
+            ScratchCgroup cg(*v1, prefix + "/kubepods/burstable/pod" + pod + "/" + id);
+            write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
+            write_control_file_or_throw(cg.file("freezer.state"), "THAWED");
+            EXPECT_EQ(write_control_file(cg.file("cgroup.procs"), "abc"), EINVAL);
+        }
+        ::usleep(300'000); // let the probe deliver before it is stopped
+        auto result = probe.stop(sig);
+        ASSERT_EQ(result.exit_code, 0) << result.err;
+        EXPECT_NE(result.err.find("detached"), std::string::npos) << result.err;
+
+        auto lines = json_lines(result.out);
+        ASSERT_EQ(lines.size(), 3u) << result.out;
+        for (auto &j : lines)
+            for (auto key : {"type", "time", "hierarchy", "cgroup", "cgroup_id", "container"})
+                EXPECT_TRUE(j.contains(key)) << key << " missing in " << j.dump();
+        EXPECT_EQ(lines[0]["type"], "freeze_write");
+        EXPECT_EQ(lines[0]["value"], "FROZEN");
+        EXPECT_EQ(lines[0]["hierarchy"], "v1");
+        EXPECT_EQ(lines[0]["errno"], 0);
+        EXPECT_TRUE(lines[0]["error"].is_null());
+        EXPECT_EQ(lines[0]["container"]["id"], id);
+        EXPECT_EQ(lines[0]["container"]["pod_uid"], pod);
+        EXPECT_EQ(lines[0]["container"]["qos"], "burstable");
+        EXPECT_EQ(lines[0]["writer"]["pid"], ::getpid());
+        EXPECT_GT(lines[0]["latency_ns"].get<std::uint64_t>(), 0u);
+        EXPECT_EQ(lines[1]["value"], "THAWED");
+        EXPECT_EQ(lines[2]["type"], "procs_write");
+        EXPECT_EQ(lines[2]["file"], "cgroup.procs");
+        EXPECT_EQ(lines[2]["errno"], EINVAL);
+        EXPECT_EQ(lines[2]["error"], "EINVAL");
+        EXPECT_TRUE(lines[2]["target_pid"].is_null());
+        EXPECT_EQ(lines[2]["during_freeze"], false);
+    }
+}
+
+TEST(CommandLine, DurationEndsTheRun) {
+    REQUIRE_PRIVILEGES();
+    auto r = run_process({freezeprobe_binary(), "--duration", "0.3", "--events", "none"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.out.empty());
+}
+
+TEST(CommandLine, WithoutPrivilegesExitsOneWithOneLine) {
+    REQUIRE_PRIVILEGES(); // root is needed to drop to another user
+    auto r = run_process({freezeprobe_binary(), "watch"}, [] {
+        if (::setgid(65534) != 0 || ::setuid(65534) != 0)
+            ::_exit(99);
+    });
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("missing CAP_SYS_ADMIN"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(CommandLine, UsageErrorsExitTwo) {
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"--duration", "abc"}, {"--events", "xml"}, {"--no-such-flag"}, {"frobnicate"}}) {
+        args.insert(args.begin(), freezeprobe_binary());
+        auto r = run_process(args);
+        EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
+        EXPECT_NE(r.err.find("freezeprobe:"), std::string::npos) << r.err;
+    }
+    auto help = run_process({freezeprobe_binary(), "--help"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+}
+
+TEST(CommandLine, DemoSeesEveryWriteItMakes) {
+    REQUIRE_PRIVILEGES();
+    auto r = run_process({freezeprobe_binary(), "demo"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find(" 0 lost, 0 missing"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("NOT SEEN"), std::string::npos) << r.out;
+    for (auto errno_name : {"EINVAL", "ERANGE", "ESRCH"})
+        EXPECT_NE(r.out.find(errno_name), std::string::npos) << errno_name;
+}
+
+TEST(CommandLine, DoctorFindsAWorkingMode) {
+    REQUIRE_PRIVILEGES();
+    auto r = run_process({freezeprobe_binary(), "doctor"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("tracepoint works"), std::string::npos) << r.out;
+}
+
+} // namespace
+} // namespace freezeprobe::testing

@@ -1,0 +1,95 @@
+#include "probe_harness.h"
+
+#include "commands.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace freezeprobe::testing {
+
+std::optional<std::string> missing_privileges() {
+    if (::geteuid() != 0)
+        return std::string("not running as root (euid ") + std::to_string(::geteuid()) + ")";
+    return cannot_run_reason();
+}
+
+bool running_in_ci() {
+    const char *ci = std::getenv("CI");
+    return ci && std::string(ci) != "" && std::string(ci) != "false" && std::string(ci) != "0";
+}
+
+std::string random_hex(std::size_t n) {
+    std::string raw(n, '\0');
+    int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::read(fd, raw.data(), raw.size()) != static_cast<ssize_t>(raw.size()))
+        throw std::runtime_error("reading /dev/urandom");
+    ::close(fd);
+    std::string hex;
+    for (unsigned char c : raw)
+        hex.push_back("0123456789abcdef"[c & 15]);
+    return hex;
+}
+
+std::string random_uuid() {
+    auto h = random_hex(32);
+    return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),
+                       h.substr(16, 4), h.substr(20));
+}
+
+std::string unique_prefix() {
+    static std::atomic<int> n{0};
+    return fmt::format("/freezeprobe-test-{}-{}", ::getpid(), n++);
+}
+
+void ProbeTest::SetUp() {
+    REQUIRE_PRIVILEGES();
+    prefix_ = unique_prefix();
+    hierarchies_ = discover_hierarchies();
+    v1_ = find_v1_controller(hierarchies_, "freezer");
+    v2_ = find_v2(hierarchies_);
+    ASSERT_NE(v1_, nullptr) << "no v1 freezer hierarchy mounted";
+    ASSERT_NE(v2_, nullptr) << "no cgroup v2 hierarchy mounted";
+    session_ = std::make_unique<ProbeSession>(ProbeOptions{}, EventFilter{prefix_, ""},
+                                              [this](const Event &e) { events_.push_back(e); });
+}
+
+void ProbeTest::TearDown() { session_.reset(); }
+
+bool ProbeTest::wait_for(const std::function<bool(const std::vector<Event> &)> &pred,
+                         std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!pred(events_)) {
+        if (std::chrono::steady_clock::now() > until)
+            return false;
+        session_->poll(20);
+    }
+    return true;
+}
+
+bool ProbeTest::wait_for_count(std::size_t n, std::chrono::milliseconds timeout) {
+    return wait_for([n](const std::vector<Event> &e) { return e.size() >= n; }, timeout);
+}
+
+void ProbeTest::collect_for(std::chrono::milliseconds duration) {
+    auto until = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() < until)
+        session_->poll(20);
+}
+
+std::string ProbeTest::v1_container_path(const std::string &pod_uid, const std::string &id) const {
+    return fmt::format("{}/kubepods/burstable/pod{}/{}", prefix_, pod_uid, id);
+}
+
+std::string ProbeTest::v2_container_path(const std::string &pod_uid, const std::string &id) const {
+    auto underscored = pod_uid;
+    std::replace(underscored.begin(), underscored.end(), '-', '_');
+    return fmt::format("{0}/kubepods.slice/kubepods-burstable.slice/"
+                       "kubepods-burstable-pod{1}.slice/cri-containerd-{2}.scope",
+                       prefix_, underscored, id);
+}
+
+} // namespace freezeprobe::testing

@@ -1,0 +1,77 @@
+// Shared set-up for the privileged integration tests: the real probe attached to the real kernel,
+// scratch cgroups named like kubelet containers in the v1 freezer and in cgroup v2, and a way to
+// wait for the events a test caused. Under CI=true a test that lacks root fails; elsewhere it skips.
+#pragma once
+
+#include "cgroup_hierarchies.h"
+#include "event_model.h"
+#include "probe_session.h"
+#include "scratch.h"
+
+#include <chrono>
+#include <functional>
+#include <gtest/gtest.h>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace freezeprobe::testing {
+
+// Empty when this process may attach BPF and write cgroups; else the reason.
+std::optional<std::string> missing_privileges();
+bool running_in_ci();
+
+// Use at the start of SetUp() or a TEST body.
+#define REQUIRE_PRIVILEGES()                                                                       \
+    do {                                                                                           \
+        if (auto why = ::freezeprobe::testing::missing_privileges()) {                             \
+            if (::freezeprobe::testing::running_in_ci())                                           \
+                FAIL() << "privileged test cannot run under CI=true: " << *why;                    \
+            GTEST_SKIP() << "needs root: " << *why;                                                \
+        }                                                                                          \
+    } while (0)
+
+std::string random_hex(std::size_t n);
+std::string random_uuid();
+
+// A unique top-level scratch directory name for this test, e.g. "/freezeprobe-test-1234-7".
+std::string unique_prefix();
+
+class ProbeTest : public ::testing::Test {
+  protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    // Polls the probe until pred holds for the events collected so far, or the timeout passes.
+    bool wait_for(const std::function<bool(const std::vector<Event> &)> &pred,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Waits until at least n events have arrived.
+    bool wait_for_count(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    // Collects for a fixed time (to prove that nothing else arrives).
+    void collect_for(std::chrono::milliseconds duration);
+
+    const Hierarchy &v1() const { return *v1_; }
+    const Hierarchy &v2() const { return *v2_; }
+    // kubelet cgroupfs-driver layout (v1) and systemd-driver layout (v2) under the test prefix.
+    std::string v1_container_path(const std::string &pod_uid, const std::string &id) const;
+    std::string v2_container_path(const std::string &pod_uid, const std::string &id) const;
+
+    std::string prefix_;
+    std::vector<Hierarchy> hierarchies_;
+    const Hierarchy *v1_ = nullptr;
+    const Hierarchy *v2_ = nullptr;
+    std::vector<Event> events_;
+    std::unique_ptr<ProbeSession> session_;
+};
+
+// The events of one type, as their body type.
+template <typename Body> std::vector<std::pair<Event, Body>> of_type(const std::vector<Event> &all) {
+    std::vector<std::pair<Event, Body>> out;
+    for (auto &e : all)
+        if (auto *b = std::get_if<Body>(&e.body))
+            out.emplace_back(e, *b);
+    return out;
+}
+
+} // namespace freezeprobe::testing

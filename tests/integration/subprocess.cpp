@@ -1,0 +1,140 @@
+#include "subprocess.h"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace freezeprobe::testing {
+namespace {
+
+pid_t spawn(const std::vector<std::string> &argv, int out[2], int err[2],
+            const std::function<void()> &before_exec) {
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+        throw std::runtime_error("pipe2 failed");
+    pid_t pid = ::fork();
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        ::dup2(out[1], 1);
+        ::dup2(err[1], 2);
+        ::setpgid(0, 0);
+        if (before_exec)
+            before_exec();
+        std::vector<char *> args;
+        for (auto &a : argv)
+            args.push_back(const_cast<char *>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    return pid;
+}
+
+// Reads what is available from the fds into the strings until both reach EOF or time runs out.
+void drain(int out_fd, int err_fd, std::string &out, std::string &err, int timeout_ms) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+    std::string *sinks[2] = {&out, &err};
+    int open = 2;
+    while (open > 0 && std::chrono::steady_clock::now() < until) {
+        if (::poll(fds, 2, 50) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < 2; ++i) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+                continue;
+            char buf[4096];
+            ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+            if (n > 0) {
+                sinks[i]->append(buf, n);
+            } else {
+                fds[i].fd = -1;
+                --open;
+            }
+        }
+    }
+}
+
+int reap(pid_t pid, int timeout_ms) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > until) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return -1;
+        }
+        ::usleep(10'000);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
+
+std::string freezeprobe_binary() { return FREEZEPROBE_BINARY; }
+
+ProcessResult run_process(const std::vector<std::string> &argv,
+                          const std::function<void()> &before_exec) {
+    int out[2], err[2];
+    ProcessResult r;
+    pid_t pid = spawn(argv, out, err, before_exec);
+    drain(out[0], err[0], r.out, r.err, 60'000);
+    ::close(out[0]);
+    ::close(err[0]);
+    r.exit_code = reap(pid, 10'000);
+    return r;
+}
+
+RunningProcess::RunningProcess(const std::vector<std::string> &argv) {
+    int out[2], err[2];
+    pid_ = spawn(argv, out, err, {});
+    out_fd_ = out[0];
+    err_fd_ = err[0];
+}
+
+RunningProcess::~RunningProcess() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0)
+        ::close(out_fd_);
+    if (err_fd_ >= 0)
+        ::close(err_fd_);
+}
+
+bool RunningProcess::wait_for_stderr(const std::string &needle, int timeout_ms) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (err_.find(needle) == std::string::npos) {
+        if (std::chrono::steady_clock::now() > until)
+            return false;
+        pollfd fd{err_fd_, POLLIN, 0};
+        if (::poll(&fd, 1, 50) > 0) {
+            char buf[4096];
+            ssize_t n = ::read(err_fd_, buf, sizeof(buf));
+            if (n <= 0)
+                return false;
+            err_.append(buf, n);
+        }
+    }
+    return true;
+}
+
+ProcessResult RunningProcess::stop(int sig, int timeout_ms) {
+    ProcessResult r;
+    ::kill(pid_, sig);
+    drain(out_fd_, err_fd_, out_, err_, timeout_ms);
+    r.exit_code = reap(pid_, timeout_ms);
+    pid_ = -1;
+    r.out = out_;
+    r.err = err_;
+    return r;
+}
+
+} // namespace freezeprobe::testing

@@ -1,0 +1,44 @@
+// Runs the freezeprobe binary as a child process for the command-line tests.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace freezeprobe::testing {
+
+struct ProcessResult {
+    int exit_code = -1; // -1 when killed by a signal
+    std::string out;
+    std::string err;
+};
+
+// Runs argv to completion, capturing stdout and stderr. before_exec runs in the child.
+ProcessResult run_process(const std::vector<std::string> &argv,
+                          const std::function<void()> &before_exec = {});
+
+// A child whose stdout and stderr are pipes the test reads while it runs.
+class RunningProcess {
+  public:
+    explicit RunningProcess(const std::vector<std::string> &argv);
+    ~RunningProcess(); // kills the child by its PID if it still runs
+    RunningProcess(const RunningProcess &) = delete;
+    RunningProcess &operator=(const RunningProcess &) = delete;
+
+    pid_t pid() const { return pid_; }
+    // Reads stderr until a line containing needle arrives; false on EOF or timeout.
+    bool wait_for_stderr(const std::string &needle, int timeout_ms);
+    // Sends sig and collects the rest of the output and the exit code.
+    ProcessResult stop(int sig, int timeout_ms = 10'000);
+
+  private:
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    int err_fd_ = -1;
+    std::string out_, err_;
+};
+
+std::string freezeprobe_binary();
+
+} // namespace freezeprobe::testing

@@ -1,0 +1,327 @@
+// EventBuilder: raw records in, resolved events out. The hierarchies are fake mounts on plain
+// directories under the test's temp dir; a cgroup's id is its directory's inode number, as on
+// a real cgroup filesystem, so the resolver's rescan finds them.
+#include "event_builder.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace freezeprobe {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string id_a = "1c5b05b0c7c8e5e954e54b1aeff433123f23efa046a29a0dcd72431cbacd22a4";
+const std::string id_b = "a09834fd8a50cf02cbe408e82e3ff497e64233cbd087c8f3c0544efb2773c765";
+const std::string pod_a = "pod4164b8ac-667a-484c-9c8c-a16ddc6c0554";
+const std::string pod_b = "pod14da2cad-22f9-417e-ab68-cb3ea420bdc8";
+
+constexpr std::uint32_t v1_dev = kernel_dev(0, 34);
+constexpr std::uint32_t v2_dev = kernel_dev(0, 38);
+constexpr int v1_hierarchy_id = 6;
+constexpr std::int64_t clock_offset = 1'700'000'000'000'000'000;
+
+// Ids no directory has: cgroups the tracepoints tell us about but the rescan cannot see.
+constexpr std::uint64_t unseen_id = 1ull << 62;
+
+std::uint64_t inode(const fs::path &p) {
+    struct stat st {};
+    EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+    return st.st_ino;
+}
+
+class EventBuilderTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        static std::atomic<int> counter{0};
+        root_ = fs::path(::testing::TempDir()) /
+                ("freezeprobe_event_builder_" + std::to_string(::getpid()) + "_" +
+                 std::to_string(counter++));
+        fs::remove_all(root_);
+        v1_mount_ = root_ / "freezer";
+        v2_mount_ = root_ / "unified";
+        container_path_ = "/kubepods/burstable/" + pod_a + "/" + id_a;
+        fs::create_directories(v1_mount_ / container_path_.substr(1));
+        fs::create_directories(v1_mount_ / "other");
+        fs::create_directories(v2_mount_ / "demo" / "child");
+        container_id_ = inode(v1_mount_ / container_path_.substr(1));
+        other_id_ = inode(v1_mount_ / "other");
+        demo_id_ = inode(v2_mount_ / "demo");
+        child_id_ = inode(v2_mount_ / "demo" / "child");
+
+        resolver_.emplace(std::vector<Hierarchy>{
+            Hierarchy{1, v1_hierarchy_id, v1_dev, v1_mount_.string(), "rw,freezer"},
+            Hierarchy{2, 0, v2_dev, v2_mount_.string(), "rw,nsdelegate"},
+        });
+        builder_.emplace(*resolver_, WallClock(clock_offset));
+    }
+
+    void TearDown() override { fs::remove_all(root_); }
+
+    static WriteRecord write(std::uint32_t dev, std::uint64_t id, ControlFile file,
+                             std::string data, std::int64_t ret = 0) {
+        WriteRecord w;
+        w.mono_ns = 5'000;
+        w.latency_ns = 1'234;
+        w.cgroup_id = id;
+        w.ret = ret ? ret : static_cast<std::int64_t>(data.size());
+        w.count = data.size();
+        w.pid = 300;
+        w.tid = 301;
+        w.dev = dev;
+        w.file = file;
+        w.cgroup_version = dev == v2_dev ? 2 : 1;
+        w.comm = "runc";
+        w.data = std::move(data);
+        return w;
+    }
+
+    static CgroupRecord cgroup(CgroupOp op, int hierarchy_id, std::uint64_t id,
+                               std::string path = "") {
+        CgroupRecord c;
+        c.mono_ns = 4'000;
+        c.op = op;
+        c.hierarchy_id = hierarchy_id;
+        c.cgroup_id = id;
+        c.path = std::move(path);
+        c.pid = 300;
+        c.tid = 301;
+        c.comm = "runc";
+        return c;
+    }
+
+    Event build(const Record &r) {
+        auto event = builder_->on_record(r);
+        EXPECT_TRUE(event.has_value());
+        return event.value_or(Event{});
+    }
+
+    void feed(const Record &r) { EXPECT_FALSE(builder_->on_record(r).has_value()); }
+
+    ProcsWrite procs_after(std::uint32_t dev, std::uint64_t id) {
+        auto event = build(write(dev, id, ControlFile::cgroup_procs, "1234\n"));
+        EXPECT_TRUE(std::holds_alternative<ProcsWrite>(event.body));
+        return std::get<ProcsWrite>(event.body);
+    }
+
+    bool during_freeze(std::uint32_t dev, std::uint64_t id) {
+        return procs_after(dev, id).during_freeze;
+    }
+
+    fs::path root_, v1_mount_, v2_mount_;
+    std::string container_path_;
+    std::uint64_t container_id_ = 0, other_id_ = 0, demo_id_ = 0, child_id_ = 0;
+    std::optional<CgroupResolver> resolver_;
+    std::optional<EventBuilder> builder_;
+};
+
+TEST_F(EventBuilderTest, FreezeWriteIsResolved) {
+    auto event = build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n"));
+    EXPECT_STREQ(type_name(event), "freeze_write");
+    EXPECT_EQ(event.time_ns, static_cast<std::uint64_t>(clock_offset) + 5'000);
+    ASSERT_TRUE(event.cgroup);
+    EXPECT_EQ(event.cgroup->version, 1);
+    EXPECT_EQ(event.cgroup->id, container_id_);
+    EXPECT_EQ(event.cgroup->path, container_path_);
+    ASSERT_TRUE(event.cgroup->container);
+    EXPECT_EQ(event.cgroup->container->id, id_a);
+    EXPECT_EQ(event.cgroup->container->qos, "burstable");
+    auto &f = std::get<FreezeWrite>(event.body);
+    EXPECT_EQ(f.value, "FROZEN");
+    EXPECT_EQ(f.err, 0);
+    EXPECT_EQ(f.latency_ns, 1'234u);
+    EXPECT_EQ(f.writer.pid, 300u);
+    EXPECT_EQ(f.writer.tid, 301u);
+    EXPECT_EQ(f.writer.comm, "runc");
+}
+
+TEST_F(EventBuilderTest, HierarchyRootAndV2Paths) {
+    auto root = build(write(v2_dev, inode(v2_mount_), ControlFile::cgroup_freeze, "1"));
+    EXPECT_EQ(root.cgroup->version, 2);
+    EXPECT_EQ(root.cgroup->path, "/");
+    EXPECT_FALSE(root.cgroup->container);
+    auto child = build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1"));
+    EXPECT_EQ(child.cgroup->path, "/demo/child");
+}
+
+TEST_F(EventBuilderTest, ErrnoFromNegativeRet) {
+    auto freeze =
+        build(write(v1_dev, container_id_, ControlFile::freezer_state, "FREEZING\n", -22));
+    EXPECT_EQ(std::get<FreezeWrite>(freeze.body).err, 22);
+    EXPECT_EQ(std::get<FreezeWrite>(freeze.body).value, "FREEZING");
+
+    auto procs = build(write(v1_dev, container_id_, ControlFile::tasks, "99999\n", -3));
+    EXPECT_EQ(std::get<ProcsWrite>(procs.body).err, 3);
+}
+
+TEST_F(EventBuilderTest, ProcsWriteTargetPid) {
+    struct Row {
+        ControlFile file;
+        std::string data;
+        std::string value;
+        std::optional<std::int64_t> target;
+    };
+    const Row rows[] = {
+        {ControlFile::cgroup_procs, "1234\n", "1234", 1234},
+        {ControlFile::tasks, "  77 ", "77", 77},
+        {ControlFile::cgroup_threads, "0x10", "0x10", 16},
+        {ControlFile::cgroup_procs, "abc\n", "abc", std::nullopt},
+        {ControlFile::cgroup_procs, "", "", std::nullopt},
+    };
+    for (const auto &row : rows) {
+        auto event = build(write(v1_dev, other_id_, row.file, row.data));
+        EXPECT_STREQ(type_name(event), "procs_write");
+        auto &p = std::get<ProcsWrite>(event.body);
+        EXPECT_EQ(p.file, row.file);
+        EXPECT_EQ(p.value, row.value);
+        EXPECT_EQ(p.target_pid, row.target) << row.data;
+        EXPECT_EQ(p.err, 0);
+        EXPECT_FALSE(p.during_freeze);
+        EXPECT_EQ(event.cgroup->path, "/other");
+    }
+}
+
+TEST_F(EventBuilderTest, UnknownDevKeepsRecordVersion) {
+    auto w = write(kernel_dev(0, 99), 5, ControlFile::cgroup_freeze, "1");
+    w.cgroup_version = 2;
+    auto event = build(w);
+    ASSERT_TRUE(event.cgroup);
+    EXPECT_EQ(event.cgroup->version, 2);
+    EXPECT_EQ(event.cgroup->id, 5u);
+    EXPECT_FALSE(event.cgroup->path);
+    EXPECT_FALSE(event.cgroup->container);
+}
+
+TEST_F(EventBuilderTest, UnknownIdHasNoPath) {
+    auto event = build(write(v1_dev, unseen_id, ControlFile::freezer_state, "FROZEN"));
+    EXPECT_FALSE(event.cgroup->path);
+    EXPECT_FALSE(event.cgroup->container);
+}
+
+TEST_F(EventBuilderTest, MkdirTeachesPathUsedByLaterWrite) {
+    const std::string path = "/kubepods/besteffort/" + pod_b + "/" + id_b;
+    feed(cgroup(CgroupOp::mkdir, v1_hierarchy_id, unseen_id, path));
+    auto event = build(write(v1_dev, unseen_id, ControlFile::freezer_state, "FROZEN\n"));
+    EXPECT_EQ(event.cgroup->path, path);
+    ASSERT_TRUE(event.cgroup->container);
+    EXPECT_EQ(event.cgroup->container->id, id_b);
+    EXPECT_EQ(event.cgroup->container->qos, "besteffort");
+}
+
+TEST_F(EventBuilderTest, CgroupRecordForUnknownHierarchyIsIgnored) {
+    feed(cgroup(CgroupOp::mkdir, 42, unseen_id + 1, "/nowhere"));
+    feed(cgroup(CgroupOp::freeze, 42, unseen_id + 1, "/nowhere"));
+    auto event = build(write(v1_dev, unseen_id + 1, ControlFile::cgroup_procs, "1"));
+    EXPECT_FALSE(event.cgroup->path);
+    EXPECT_FALSE(std::get<ProcsWrite>(event.body).during_freeze);
+}
+
+TEST_F(EventBuilderTest, V1FrozenMarksProcsWritesUntilThawed) {
+    EXPECT_FALSE(during_freeze(v1_dev, container_id_));
+    build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n"));
+    EXPECT_TRUE(during_freeze(v1_dev, container_id_));
+    EXPECT_TRUE(during_freeze(v1_dev, container_id_));  // stays until thawed
+    EXPECT_FALSE(during_freeze(v1_dev, other_id_));     // only that cgroup
+    EXPECT_FALSE(during_freeze(v2_dev, container_id_)); // only that hierarchy
+    build(write(v1_dev, container_id_, ControlFile::freezer_state, "THAWED\n"));
+    EXPECT_FALSE(during_freeze(v1_dev, container_id_));
+}
+
+TEST_F(EventBuilderTest, V2OneAndZeroLikewise) {
+    build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1\n"));
+    EXPECT_TRUE(during_freeze(v2_dev, child_id_));
+    EXPECT_FALSE(during_freeze(v2_dev, demo_id_));
+    build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "0\n"));
+    EXPECT_FALSE(during_freeze(v2_dev, child_id_));
+}
+
+TEST_F(EventBuilderTest, OtherValuesChangeNothing) {
+    build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1"));
+    build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "2")); // EINVAL in the kernel
+    EXPECT_TRUE(during_freeze(v2_dev, child_id_));
+    build(write(v1_dev, container_id_, ControlFile::freezer_state, "frozen")); // case matters
+    EXPECT_FALSE(during_freeze(v1_dev, container_id_));
+}
+
+// write(fd, buf, sizeof(buf)) with a reused buffer: the kernel stops at the first NUL.
+TEST_F(EventBuilderTest, BytesAfterNulAreIgnoredLikeTheKernelDoes) {
+    using namespace std::string_literals;
+    auto freeze =
+        build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\0\0\0\0THAWED\0"s));
+    EXPECT_EQ(std::get<FreezeWrite>(freeze.body).value, "FROZEN");
+    auto procs = build(write(v1_dev, container_id_, ControlFile::cgroup_procs,
+                             "12\0"
+                             "4567\0"s));
+    EXPECT_EQ(std::get<ProcsWrite>(procs.body).target_pid, 12);
+    EXPECT_TRUE(std::get<ProcsWrite>(procs.body).during_freeze);
+}
+
+TEST_F(EventBuilderTest, FailedFreezeDoesNotMark) {
+    build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n", -22));
+    EXPECT_FALSE(during_freeze(v1_dev, container_id_));
+    build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1", -19));
+    EXPECT_FALSE(during_freeze(v2_dev, child_id_));
+}
+
+TEST_F(EventBuilderTest, FailedThawDoesNotClear) {
+    build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n"));
+    build(write(v1_dev, container_id_, ControlFile::freezer_state, "THAWED\n", -19));
+    EXPECT_TRUE(during_freeze(v1_dev, container_id_));
+}
+
+TEST_F(EventBuilderTest, FreezeTracepointsSetAndClear) {
+    // v2 propagates a parent's freeze: the kernel fires cgroup_freeze for each descendant.
+    feed(cgroup(CgroupOp::freeze, 0, child_id_, "/demo/child"));
+    EXPECT_TRUE(during_freeze(v2_dev, child_id_));
+    EXPECT_FALSE(during_freeze(v2_dev, demo_id_));
+    feed(cgroup(CgroupOp::notify_frozen, 0, child_id_, "/demo/child"));
+    EXPECT_TRUE(during_freeze(v2_dev, child_id_));
+    feed(cgroup(CgroupOp::unfreeze, 0, child_id_, "/demo/child"));
+    EXPECT_FALSE(during_freeze(v2_dev, child_id_));
+}
+
+TEST_F(EventBuilderTest, FreezeTracepointTeachesPath) {
+    feed(cgroup(CgroupOp::freeze, 0, unseen_id + 2, "/demo/new"));
+    auto p = procs_after(v2_dev, unseen_id + 2);
+    EXPECT_TRUE(p.during_freeze);
+    auto event = build(write(v2_dev, unseen_id + 2, ControlFile::cgroup_procs, "1"));
+    EXPECT_EQ(event.cgroup->path, "/demo/new");
+}
+
+TEST_F(EventBuilderTest, RmdirKeepsPathForLateWrite) {
+    const std::string path = "/kubepods/besteffort/" + pod_b + "/" + id_b;
+    feed(cgroup(CgroupOp::mkdir, v1_hierarchy_id, unseen_id + 3, path));
+    build(write(v1_dev, unseen_id + 3, ControlFile::freezer_state, "FROZEN\n"));
+    feed(cgroup(CgroupOp::rmdir, v1_hierarchy_id, unseen_id + 3, path));
+    // runc writing to a cgroup that is already gone gets ENODEV; the event still names it.
+    auto event = build(write(v1_dev, unseen_id + 3, ControlFile::freezer_state, "THAWED\n", -19));
+    EXPECT_EQ(event.cgroup->path, path);
+    ASSERT_TRUE(event.cgroup->container);
+    EXPECT_EQ(event.cgroup->container->id, id_b);
+    EXPECT_EQ(std::get<FreezeWrite>(event.body).err, 19);
+    // Removal ends the freeze request.
+    EXPECT_FALSE(during_freeze(v1_dev, unseen_id + 3));
+}
+
+TEST_F(EventBuilderTest, ReleaseEndsFreezeRequest) {
+    build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1"));
+    feed(cgroup(CgroupOp::release, 0, child_id_));
+    EXPECT_FALSE(during_freeze(v2_dev, child_id_));
+}
+
+TEST_F(EventBuilderTest, Lost) {
+    auto event = builder_->lost(5);
+    EXPECT_STREQ(type_name(event), "lost");
+    EXPECT_FALSE(event.cgroup);
+    EXPECT_EQ(std::get<Lost>(event.body).count, 5u);
+    // Stamped with the builder's clock: monotonic now plus the offset.
+    EXPECT_GE(event.time_ns, static_cast<std::uint64_t>(clock_offset));
+}
+
+} // namespace
+} // namespace freezeprobe

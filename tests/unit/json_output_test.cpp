@@ -1,0 +1,300 @@
+// The JSON lines of DESIGN.md section 5: every line parses back, carries every contract key with
+// the contract type, and stays one line whatever bytes the kernel or the cgroup tree handed us.
+#include "json_output.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+namespace freezeprobe {
+namespace {
+
+using json = nlohmann::json;
+
+const std::string container_id = "1c5b05b0c7c8e5e954e54b1aeff433123f23efa046a29a0dcd72431cbacd22a4";
+const std::uint64_t t_ns = 1700000000ull * 1'000'000'000 + 123456789; // 2023-11-14T22:13:20Z
+
+CgroupRef kube_cgroup() {
+    CgroupRef c;
+    c.version = 1;
+    c.path = "/kubepods/burstable/pod4164b8ac-667a-484c-9c8c-a16ddc6c0554/" + container_id;
+    c.id = 4242;
+    c.container =
+        Container{container_id, "containerd", "4164b8ac-667a-484c-9c8c-a16ddc6c0554", "burstable"};
+    return c;
+}
+
+Event freeze_event(CgroupRef cgroup, FreezeWrite body) {
+    return Event{t_ns, std::move(cgroup), std::move(body)};
+}
+
+Event procs_event(CgroupRef cgroup, ProcsWrite body) {
+    return Event{t_ns, std::move(cgroup), std::move(body)};
+}
+
+FreezeWrite frozen_write(int err = 0) {
+    return FreezeWrite{"FROZEN", err, 1500, Task{100, 101, "runc"}};
+}
+
+ProcsWrite procs_write() {
+    return ProcsWrite{ControlFile::cgroup_procs,        "4321", 4321, 0, 900,
+                      Task{200, 201, "runc:[1:CHILD]"}, true};
+}
+
+// Parses one output line, checking it is exactly one line of valid JSON.
+json parse_line(const std::string &line) {
+    EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+    EXPECT_EQ(line.find('\r'), std::string::npos) << line;
+    EXPECT_TRUE(json::accept(line)) << line;
+    return json::parse(line, nullptr, false);
+}
+
+std::vector<std::string> keys_of(const json &j) {
+    std::vector<std::string> keys;
+    for (auto it = j.begin(); it != j.end(); ++it)
+        keys.push_back(it.key());
+    return keys;
+}
+
+// Keys every line carries, in contract order (ordered_json keeps insertion order in the text).
+void expect_common_keys(const std::string &line, const json &j, const std::string &type) {
+    ASSERT_TRUE(j.is_object());
+    EXPECT_EQ(j["type"], type);
+    ASSERT_TRUE(j["time"].is_string());
+    EXPECT_TRUE(std::regex_match(j["time"].get<std::string>(),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z)")))
+        << j["time"];
+    for (const char *key : {"hierarchy", "cgroup", "cgroup_id", "container"})
+        EXPECT_TRUE(j.contains(key)) << key;
+    auto at = [&](const char *key) { return line.find(std::string("\"") + key + "\":"); };
+    EXPECT_EQ(at("type"), 1u);
+    EXPECT_LT(at("type"), at("time"));
+    EXPECT_LT(at("time"), at("hierarchy"));
+    EXPECT_LT(at("hierarchy"), at("cgroup"));
+    EXPECT_LT(at("cgroup"), at("cgroup_id"));
+    EXPECT_LT(at("cgroup_id"), at("container"));
+}
+
+void expect_writer(const json &w, std::uint32_t pid, std::uint32_t tid, const std::string &comm) {
+    ASSERT_TRUE(w.is_object());
+    EXPECT_EQ(keys_of(w), (std::vector<std::string>{"comm", "pid", "tid"}));
+    EXPECT_TRUE(w["pid"].is_number_unsigned());
+    EXPECT_TRUE(w["tid"].is_number_unsigned());
+    EXPECT_EQ(w["pid"], pid);
+    EXPECT_EQ(w["tid"], tid);
+    EXPECT_EQ(w["comm"], comm);
+}
+
+TEST(JsonOutput, FreezeWriteHasEveryContractKey) {
+    auto line = to_json_line(freeze_event(kube_cgroup(), frozen_write()));
+    auto j = parse_line(line);
+    expect_common_keys(line, j, "freeze_write");
+    EXPECT_EQ(j["time"], "2023-11-14T22:13:20.123456789Z");
+    EXPECT_EQ(j["hierarchy"], "v1");
+    EXPECT_EQ(j["cgroup"], *kube_cgroup().path);
+    EXPECT_TRUE(j["cgroup_id"].is_number_unsigned());
+    EXPECT_EQ(j["cgroup_id"], 4242);
+    ASSERT_TRUE(j["container"].is_object());
+    EXPECT_EQ(j["container"], (json{{"id", container_id},
+                                    {"runtime", "containerd"},
+                                    {"pod_uid", "4164b8ac-667a-484c-9c8c-a16ddc6c0554"},
+                                    {"qos", "burstable"}}));
+    EXPECT_EQ(j["value"], "FROZEN");
+    EXPECT_TRUE(j["errno"].is_number_integer());
+    EXPECT_EQ(j["errno"], 0);
+    EXPECT_TRUE(j["error"].is_null());
+    EXPECT_TRUE(j["latency_ns"].is_number_unsigned());
+    EXPECT_EQ(j["latency_ns"], 1500);
+    expect_writer(j["writer"], 100, 101, "runc");
+    EXPECT_EQ(j.size(), 11u) << line;
+}
+
+TEST(JsonOutput, FreezeWriteError) {
+    auto cgroup = kube_cgroup();
+    cgroup.version = 2;
+    auto j = parse_line(to_json_line(freeze_event(cgroup, frozen_write(22))));
+    EXPECT_EQ(j["hierarchy"], "v2");
+    EXPECT_EQ(j["errno"], 22);
+    EXPECT_EQ(j["error"], "EINVAL");
+}
+
+TEST(JsonOutput, UnnamedErrnoStillHasAName) {
+    auto j = parse_line(to_json_line(freeze_event(kube_cgroup(), frozen_write(4000))));
+    EXPECT_EQ(j["errno"], 4000);
+    EXPECT_EQ(j["error"], "E4000");
+}
+
+TEST(JsonOutput, ProcsWriteHasEveryContractKey) {
+    auto line = to_json_line(procs_event(kube_cgroup(), procs_write()));
+    auto j = parse_line(line);
+    expect_common_keys(line, j, "procs_write");
+    EXPECT_EQ(j["file"], "cgroup.procs");
+    EXPECT_TRUE(j["target_pid"].is_number_integer());
+    EXPECT_EQ(j["target_pid"], 4321);
+    EXPECT_EQ(j["errno"], 0);
+    EXPECT_TRUE(j["error"].is_null());
+    EXPECT_EQ(j["latency_ns"], 900);
+    expect_writer(j["writer"], 200, 201, "runc:[1:CHILD]");
+    EXPECT_TRUE(j["during_freeze"].is_boolean());
+    EXPECT_EQ(j["during_freeze"], true);
+}
+
+TEST(JsonOutput, ProcsWriteVariants) {
+    struct Row {
+        ControlFile file;
+        const char *name;
+        std::optional<std::int64_t> target;
+        int err;
+        const char *error;
+    };
+    const Row rows[] = {
+        {ControlFile::cgroup_procs, "cgroup.procs", 1, 3, "ESRCH"},
+        {ControlFile::tasks, "tasks", 77, 0, nullptr},
+        {ControlFile::cgroup_threads, "cgroup.threads", std::nullopt, 22, "EINVAL"},
+        {ControlFile::cgroup_procs, "cgroup.procs", std::nullopt, 34, "ERANGE"},
+        {ControlFile::tasks, "tasks", 5, 19, "ENODEV"},
+    };
+    for (const auto &row : rows) {
+        auto body = procs_write();
+        body.file = row.file;
+        body.target_pid = row.target;
+        body.err = row.err;
+        body.during_freeze = false;
+        auto j = parse_line(to_json_line(procs_event(kube_cgroup(), body)));
+        EXPECT_EQ(j["file"], row.name);
+        if (row.target)
+            EXPECT_EQ(j["target_pid"], *row.target);
+        else
+            EXPECT_TRUE(j.contains("target_pid") && j["target_pid"].is_null());
+        EXPECT_EQ(j["errno"], row.err);
+        if (row.error)
+            EXPECT_EQ(j["error"], row.error);
+        else
+            EXPECT_TRUE(j["error"].is_null());
+        EXPECT_EQ(j["during_freeze"], false);
+    }
+}
+
+TEST(JsonOutput, NoContainerAndPartialContainer) {
+    auto plain = kube_cgroup();
+    plain.path = "/user.slice";
+    plain.container.reset();
+    auto j = parse_line(to_json_line(freeze_event(plain, frozen_write())));
+    EXPECT_TRUE(j.contains("container") && j["container"].is_null());
+
+    auto bare = kube_cgroup();
+    bare.container =
+        Container{container_id, std::nullopt, "4164b8ac-667a-484c-9c8c-a16ddc6c0554", std::nullopt};
+    j = parse_line(to_json_line(freeze_event(bare, frozen_write())));
+    EXPECT_EQ(j["container"]["id"], container_id);
+    EXPECT_TRUE(j["container"].contains("runtime") && j["container"]["runtime"].is_null());
+    EXPECT_TRUE(j["container"].contains("qos") && j["container"]["qos"].is_null());
+}
+
+TEST(JsonOutput, UnknownPathIsNull) {
+    auto cgroup = kube_cgroup();
+    cgroup.path.reset();
+    cgroup.container.reset();
+    auto j = parse_line(to_json_line(procs_event(cgroup, procs_write())));
+    EXPECT_TRUE(j.contains("cgroup") && j["cgroup"].is_null());
+    EXPECT_EQ(j["cgroup_id"], 4242); // the id is still known
+    EXPECT_EQ(j["hierarchy"], "v1");
+}
+
+TEST(JsonOutput, Lost) {
+    auto line = to_json_line(Event{0, std::nullopt, Lost{17}});
+    auto j = parse_line(line);
+    expect_common_keys(line, j, "lost");
+    EXPECT_EQ(j["time"], "1970-01-01T00:00:00.000000000Z");
+    for (const char *key : {"hierarchy", "cgroup", "cgroup_id", "container"})
+        EXPECT_TRUE(j[key].is_null()) << key;
+    EXPECT_TRUE(j["count"].is_number_unsigned());
+    EXPECT_EQ(j["count"], 17);
+    EXPECT_EQ(j.size(), 7u) << line;
+}
+
+TEST(JsonOutput, LargeNumbersStayExact) {
+    auto cgroup = kube_cgroup();
+    cgroup.id = 0xffffffffffffffffull;
+    auto body = frozen_write();
+    body.latency_ns = 0xfffffffffffffffeull;
+    body.writer.pid = 0xffffffffu;
+    auto j = parse_line(to_json_line(freeze_event(cgroup, body)));
+    EXPECT_EQ(j["cgroup_id"].get<std::uint64_t>(), 0xffffffffffffffffull);
+    EXPECT_EQ(j["latency_ns"].get<std::uint64_t>(), 0xfffffffffffffffeull);
+    EXPECT_EQ(j["writer"]["pid"].get<std::uint32_t>(), 0xffffffffu);
+}
+
+// Names that are valid UTF-8 must come back byte for byte.
+TEST(JsonOutput, HostileValidUtf8RoundTrips) {
+    const std::vector<std::string> names = {
+        "/evil\nname",
+        "/quote\"d",
+        "/back\\slash",
+        "/tab\there\r",
+        "/esc\x1b[2J",
+        "/nul\x01\x02\x1f",
+        "/del\x7f",
+        "/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80",
+        "/line\xe2\x80\xa8sep", // U+2028: legal in JSON strings
+        "/" + std::string(255, 'n'),
+        "/" + std::string(255, 'a') + "/" + std::string(255, 'b') + "/" + std::string(255, 'c'),
+    };
+    for (const auto &name : names) {
+        auto cgroup = kube_cgroup();
+        cgroup.path = name;
+        auto body = frozen_write();
+        body.writer.comm = name.substr(0, 15);
+        body.value = name.substr(0, 32);
+        auto line = to_json_line(freeze_event(cgroup, body));
+        auto j = parse_line(line);
+        ASSERT_TRUE(j.is_object()) << testing::PrintToString(name);
+        EXPECT_EQ(j["cgroup"], name);
+        EXPECT_EQ(j["writer"]["comm"], name.substr(0, 15));
+        EXPECT_EQ(j["value"], name.substr(0, 32));
+    }
+}
+
+// Invalid UTF-8 cannot round-trip; it must still give one valid line that keeps the valid parts.
+TEST(JsonOutput, InvalidUtf8StaysValidJson) {
+    const std::vector<std::string> names = {
+        "/bad\xff",           "/\xfe\xff\xff\xfe", "/trunc\xc3",        "/trunc\xe2\x82",
+        "/trunc\xf0\x9f\x98", "/\xc3\x28mid",      "/overlong\xc0\xaf", "/surrogate\xed\xa0\x80",
+        "/\x80lead",          "/mix\n\xff\"\\",
+    };
+    for (const auto &name : names) {
+        auto cgroup = kube_cgroup();
+        cgroup.path = name;
+        cgroup.container.reset();
+        auto body = procs_write();
+        body.writer.comm = name;
+        body.value = name;
+        auto line = to_json_line(procs_event(cgroup, body));
+        auto j = parse_line(line);
+        ASSERT_TRUE(j.is_object()) << testing::PrintToString(name);
+        ASSERT_TRUE(j["cgroup"].is_string());
+        auto got = j["cgroup"].get<std::string>();
+        EXPECT_TRUE(got.starts_with("/")) << got;
+        EXPECT_NE(got.find("\xef\xbf\xbd"), std::string::npos) << "no U+FFFD in " << got;
+        EXPECT_TRUE(j["writer"]["comm"].is_string());
+        EXPECT_TRUE(j["value"].is_string());
+    }
+}
+
+TEST(JsonOutput, EmptyStrings) {
+    auto cgroup = kube_cgroup();
+    cgroup.path = "";
+    auto body = frozen_write();
+    body.value = "";
+    body.writer.comm = "";
+    auto j = parse_line(to_json_line(freeze_event(cgroup, body)));
+    EXPECT_EQ(j["cgroup"], "");
+    EXPECT_EQ(j["value"], "");
+    EXPECT_EQ(j["writer"]["comm"], "");
+}
+
+} // namespace
+} // namespace freezeprobe
