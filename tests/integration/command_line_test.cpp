@@ -29,7 +29,8 @@ TEST(CommandLine, WatchPrintsContractJsonAndStopsOnSignal) {
     auto pod = random_uuid();
     for (int sig : {SIGINT, SIGTERM}) {
         SCOPED_TRACE(sig == SIGINT ? "SIGINT" : "SIGTERM");
-        RunningProcess probe({freezeprobe_binary(), "watch", "--events", "json", "--cgroup", prefix});
+        RunningProcess probe(
+            {freezeprobe_binary(), "watch", "--events", "json", "--cgroup", prefix});
         ASSERT_TRUE(probe.wait_for_stderr("attached", 10'000));
         {
             ScratchCgroup cg(*v1, prefix + "/kubepods/burstable/pod" + pod + "/" + id);

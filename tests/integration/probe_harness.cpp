@@ -57,7 +57,9 @@ void ProbeTest::SetUp() {
                                               [this](const Event &e) { events_.push_back(e); });
 }
 
-void ProbeTest::TearDown() { session_.reset(); }
+void ProbeTest::TearDown() {
+    session_.reset();
+}
 
 bool ProbeTest::wait_for(const std::function<bool(const std::vector<Event> &)> &pred,
                          std::chrono::milliseconds timeout) {

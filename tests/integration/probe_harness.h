@@ -1,6 +1,7 @@
 // Shared set-up for the privileged integration tests: the real probe attached to the real kernel,
 // scratch cgroups named like kubelet containers in the v1 freezer and in cgroup v2, and a way to
-// wait for the events a test caused. Under CI=true a test that lacks root fails; elsewhere it skips.
+// wait for the events a test caused. Under CI=true a test that lacks root fails; elsewhere it
+// skips.
 #pragma once
 
 #include "cgroup_hierarchies.h"
@@ -66,7 +67,8 @@ class ProbeTest : public ::testing::Test {
 };
 
 // The events of one type, as their body type.
-template <typename Body> std::vector<std::pair<Event, Body>> of_type(const std::vector<Event> &all) {
+template <typename Body>
+std::vector<std::pair<Event, Body>> of_type(const std::vector<Event> &all) {
     std::vector<std::pair<Event, Body>> out;
     for (auto &e : all)
         if (auto *b = std::get_if<Body>(&e.body))

@@ -77,7 +77,9 @@ int reap(pid_t pid, int timeout_ms) {
 
 } // namespace
 
-std::string freezeprobe_binary() { return FREEZEPROBE_BINARY; }
+std::string freezeprobe_binary() {
+    return FREEZEPROBE_BINARY;
+}
 
 ProcessResult run_process(const std::vector<std::string> &argv,
                           const std::function<void()> &before_exec) {

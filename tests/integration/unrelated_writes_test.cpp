@@ -24,12 +24,15 @@ TEST_F(UnrelatedWritesTest, StormOfOtherWritesProducesNoEvent) {
     ScratchCgroup c1(v1(), prefix_ + "/storm");
     ScratchCgroup c2(v2(), prefix_ + "/storm");
     auto tmp = std::filesystem::path(::testing::TempDir()) / ("storm-" + random_hex(8));
-    { int fd = ::open(tmp.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600); ::close(fd); }
+    {
+        int fd = ::open(tmp.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        ::close(fd);
+    }
 
     write_many("/dev/null", "x", 200'000);
-    write_many(tmp, "FROZEN\n", 20'000);                    // same bytes, ordinary file
-    write_many(c1.file("notify_on_release"), "0", 2'000);   // same cgroup, unwatched v1 file
-    write_many(c2.file("cgroup.max.depth"), "max", 2'000);  // same cgroup, unwatched v2 file
+    write_many(tmp, "FROZEN\n", 20'000);                   // same bytes, ordinary file
+    write_many(c1.file("notify_on_release"), "0", 2'000);  // same cgroup, unwatched v1 file
+    write_many(c2.file("cgroup.max.depth"), "max", 2'000); // same cgroup, unwatched v2 file
     int pipefd[2];
     ASSERT_EQ(::pipe(pipefd), 0);
     for (int i = 0; i < 10'000; ++i) {
