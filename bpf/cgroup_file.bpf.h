@@ -73,9 +73,16 @@ static __always_inline bool name_is(const char *name, const char *want, int len)
 	return true;
 }
 
-/* Maps a kernfs file name to the control file we watch. */
-static __always_inline enum fp_file classify_name(const char name[16])
+/* Maps a kernfs file name to the control file we watch for this operation. */
+static __always_inline enum fp_file classify_name(const char name[16], bool reading)
 {
+	if (reading) {
+		if (name_is(name, "freezer.state", 14))
+			return FP_FILE_FREEZER_STATE;
+		if (name_is(name, "cgroup.events", 14))
+			return FP_FILE_CGROUP_EVENTS;
+		return FP_FILE_UNKNOWN;
+	}
 	if (name_is(name, "cgroup.procs", 13))
 		return FP_FILE_CGROUP_PROCS;
 	if (name_is(name, "freezer.state", 14))
@@ -98,12 +105,12 @@ struct watched_file {
 
 /*
  * Fills *out when inode, on a cgroup filesystem of the given version, is a control file we
- * watch. kernfs keeps the file's kernfs_node in i_private; its parent directory is the cgroup.
- * The hierarchy is named by the superblock's device rather than by the struct cgroup, which may
- * already be freed when the cgroup was removed while the file stayed open.
+ * watch for writing or for reading. kernfs keeps the file's kernfs_node in i_private; its parent
+ * directory is the cgroup. The hierarchy is named by the superblock's device rather than by the
+ * struct cgroup, which may already be freed when the cgroup was removed while the file stayed open.
  */
 static __always_inline bool watched_cgroup_file(struct inode *inode, struct super_block *sb,
-						int version, struct watched_file *out)
+						int version, bool reading, struct watched_file *out)
 {
 	struct kernfs_node *kn, *dir;
 	char name[16] = {};
@@ -111,7 +118,7 @@ static __always_inline bool watched_cgroup_file(struct inode *inode, struct supe
 	kn = BPF_CORE_READ(inode, i_private);
 	if (!kn || bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(kn, name)) < 0)
 		return false;
-	out->file = classify_name(name);
+	out->file = classify_name(name, reading);
 	if (out->file == FP_FILE_UNKNOWN)
 		return false;
 	dir = kernfs_parent(kn);

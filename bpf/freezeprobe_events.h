@@ -18,8 +18,9 @@
 #define FP_PATH_LEN 1024
 
 enum fp_event_type {
-	FP_EVENT_WRITE = 1,  /* a write(2) to a cgroup control file */
-	FP_EVENT_CGROUP = 2, /* a cgroup tracepoint */
+	FP_EVENT_WRITE = 1,  /* a write(2) to a cgroup control file (struct fp_io_event) */
+	FP_EVENT_CGROUP = 2, /* a cgroup tracepoint (struct fp_cgroup_event) */
+	FP_EVENT_READ = 3,   /* a read(2) of a freeze state file (struct fp_io_event) */
 };
 
 /* Which control file a write went to. */
@@ -30,6 +31,7 @@ enum fp_file {
 	FP_FILE_CGROUP_PROCS = 3,
 	FP_FILE_TASKS = 4, /* v1 */
 	FP_FILE_CGROUP_THREADS = 5,
+	FP_FILE_CGROUP_EVENTS = 6, /* v2, read only: "frozen 0|1" */
 };
 
 /* Which cgroup tracepoint fired. */
@@ -49,7 +51,7 @@ struct fp_event_header {
 	__u64 time_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 };
 
-struct fp_write_event {
+struct fp_io_event {
 	struct fp_event_header hdr; /* time_ns: syscall entry */
 	__u64 latency_ns;	    /* syscall entry to exit */
 	__u64 cgroup_id;	    /* kernfs id of the file's directory */
@@ -85,6 +87,22 @@ struct fp_cgroup_event {
 	char comm[FP_COMM_LEN];
 	char task_comm[FP_COMM_LEN];
 	char path[FP_PATH_LEN];
+};
+
+/*
+ * One task, as the task_scan iterator writes it when a freeze stalls: enough to tell a frozen
+ * task from one that holds the freeze up, which /proc cannot (a v1 task frozen in place shows
+ * "D" with its old wchan, like a task in an uninterruptible sleep).
+ */
+struct fp_task_state {
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u32 state;	  /* task_struct.__state */
+	__u32 flags;	  /* task_struct.flags */
+	__u32 exit_state; /* EXIT_ZOMBIE / EXIT_DEAD, or 0 */
+	__u32 v1_frozen;  /* frozen by the v1 freezer (TASK_FROZEN, or PF_FROZEN before 6.1) */
+	__u32 v2_frozen;  /* task_struct.frozen: counted frozen by the v2 freezer */
+	__u32 pad;
 };
 
 #endif /* FREEZEPROBE_EVENTS_H */

@@ -52,6 +52,11 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
         ->check(CLI::IsMember({"auto", "tracepoint"}))
         ->type_name("MODE")
         ->default_str("auto");
+    app.add_option("--stall-after", o.stall_after_ms,
+                   "report the blockers of a freeze still pending after MS milliseconds")
+        ->type_name("MS")
+        ->check(CLI::Range(1u, 3'600'000u))
+        ->default_str("500");
     app.add_flag("-v,--verbose", o.verbose,
                  "on a load or attach failure, print libbpf's last messages (verifier log)");
 }

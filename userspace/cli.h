@@ -17,6 +17,7 @@ struct Options {
     std::string cgroup_prefix;
     std::string container_prefix;
     std::string attach = "auto";
+    unsigned stall_after_ms = 500;
     bool verbose = false;
 };
 

@@ -1,7 +1,7 @@
 // The three commands behind the CLI. Each returns the process exit code.
 #pragma once
 
-#include "bpf_probe.h"
+#include "probe_session.h"
 #include "cli.h"
 
 #include <optional>
@@ -15,7 +15,7 @@ int run_doctor(const Options &options);
 
 // Privileges and BTF: nullopt when the probe can be attached, else the one-line reason.
 std::optional<std::string> cannot_run_reason();
-// Attach mode requested on the command line -> probe options; nullopt with a reason if impossible.
-ProbeOptions probe_options(const Options &options);
+// The command line's attach mode, filters and timings as session options.
+SessionOptions session_options(const Options &options);
 
 } // namespace freezeprobe

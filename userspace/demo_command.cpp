@@ -117,8 +117,9 @@ void Demo::on_event(const Event &e) {
 
 int Demo::run(const Options &options) {
     step("attach the probe, watching only this demo's cgroups");
-    session_ = std::make_unique<ProbeSession>(probe_options(options), EventFilter{prefix_, ""},
-                                              [this](const Event &e) { on_event(e); });
+    auto session = session_options(options);
+    session.filter = EventFilter{prefix_, ""};
+    session_ = std::make_unique<ProbeSession>(session, [this](const Event &e) { on_event(e); });
     fmt::print("demo: v1 container {} (cgroupfs driver, burstable pod {})\n      at {}\n",
                v1_id_.substr(0, 12), pod_uid_, v1_.dir());
     fmt::print("demo: v2 container {} (systemd driver, besteffort pod {})\n      at {}\n",

@@ -29,11 +29,12 @@ int run_doctor(const Options &options) {
         return exit_cannot_run;
     }
     try {
-        ProbeSession session(probe_options(options), EventFilter{}, [](const Event &) {});
+        ProbeSession session(session_options(options), [](const Event &) {});
         fmt::print("attach:      {} works (trial attach and detach)\n", to_string(session.mode()));
         fmt::print("filter:      {}\n", session.fast_filter_ready()
                                             ? "fast path on (kernfs file_operations learned)"
                                             : "slow path only (no cgroup file could be written)");
+        fmt::print("blockers:    found with the {}\n", session.blocker_method());
     } catch (const ProbeError &e) {
         fmt::print("attach:      tracepoint refused: {}\n", e.what());
         fmt::print("result:      cannot run\n");

@@ -1,111 +1,73 @@
 #include "event_builder.h"
 
+#include "diagnosis.h"
 #include "written_value.h"
 
 namespace freezeprobe {
-namespace {
 
-// What a successful write to a freeze file asks for: true freeze, false thaw, nullopt neither.
-std::optional<bool> freeze_request(ControlFile file, std::string_view value) {
-    if (file == ControlFile::freezer_state)
-        return value == "FROZEN"   ? std::optional(true)
-               : value == "THAWED" ? std::optional(false)
-                                   : std::nullopt;
-    if (file == ControlFile::cgroup_freeze) {
-        auto n = written_pid(value); // same integer syntax as the kernel's kstrtoint
-        if (n == 1 || n == 0)
-            return *n == 1;
-    }
+CgroupKey EventBuilder::key_of(const IoRecord &r) const {
+    return CgroupKey{r.dev, r.cgroup_id};
+}
+
+std::optional<CgroupKey> EventBuilder::key_of(const CgroupRecord &r) const {
+    if (const Hierarchy *h = resolver_.by_id(r.hierarchy_id))
+        return CgroupKey{h->dev, r.cgroup_id};
     return std::nullopt;
 }
 
-} // namespace
-
-const char *type_name(const Event &event) {
-    switch (event.body.index()) {
-    case 0:
-        return "freeze_write";
-    case 1:
-        return "procs_write";
-    default:
-        return "lost";
-    }
+CgroupRef EventBuilder::cgroup_ref(const IoRecord &r) {
+    const Hierarchy *h = resolver_.by_dev(r.dev);
+    CgroupRef ref;
+    ref.version = h ? h->version : r.cgroup_version;
+    ref.id = r.cgroup_id;
+    if (h)
+        ref.path = resolver_.path(*h, r.cgroup_id);
+    if (ref.path)
+        ref.container = resolve_container(*ref.path);
+    return ref;
 }
 
-std::optional<Event> EventBuilder::on_record(const Record &record) {
-    if (auto *w = std::get_if<WriteRecord>(&record))
-        return on_write(*w);
-    on_cgroup(std::get<CgroupRecord>(record));
-    return std::nullopt;
+Event EventBuilder::write_event(const IoRecord &r, const CgroupRef &cgroup,
+                                bool during_freeze) const {
+    Event event;
+    event.time_ns = clock_.from_monotonic(r.mono_ns);
+    event.cgroup = cgroup;
+    Task writer{r.pid, r.tid, r.comm};
+    int err = r.ret < 0 ? static_cast<int>(-r.ret) : 0;
+    if (is_freeze_file(r.file))
+        event.body = FreezeWrite{written_value(r.data), err, r.latency_ns, writer};
+    else
+        event.body =
+            ProcsWrite{r.file, written_value(r.data), written_pid(r.data), err, r.latency_ns,
+                       writer, during_freeze};
+    return event;
+}
+
+void EventBuilder::learn(const CgroupRecord &r) {
+    const Hierarchy *h = resolver_.by_id(r.hierarchy_id);
+    if (!h)
+        return;
+    if (r.op == CgroupOp::rmdir)
+        resolver_.forget_later(*h, r.cgroup_id);
+    else if (r.op != CgroupOp::release)
+        resolver_.learn(*h, r.cgroup_id, r.path);
 }
 
 Event EventBuilder::lost(std::uint64_t count) const {
     return Event{clock_.now(), std::nullopt, Lost{count}};
 }
 
-CgroupRef EventBuilder::cgroup_ref(const Hierarchy *h, int version, std::uint64_t id) {
-    CgroupRef ref;
-    ref.version = h ? h->version : version;
-    ref.id = id;
-    if (h)
-        ref.path = resolver_.path(*h, id);
-    if (ref.path)
-        ref.container = resolve_container(*ref.path);
-    return ref;
+Event EventBuilder::stall_event(const StallDue &due, std::vector<Blocker> blockers,
+                                std::uint64_t now) const {
+    FreezeStall stall{now - due.start_ns, due.counts, due.writer, std::move(blockers), ""};
+    stall.diagnosis = stall_diagnosis(due.cgroup, stall);
+    return Event{clock_.from_monotonic(now), due.cgroup, std::move(stall)};
 }
 
-std::optional<Event> EventBuilder::on_write(const WriteRecord &w) {
-    const Hierarchy *h = resolver_.by_dev(w.dev);
-    Event event;
-    event.time_ns = clock_.from_monotonic(w.mono_ns);
-    event.cgroup = cgroup_ref(h, w.cgroup_version, w.cgroup_id);
-    Task writer{w.pid, w.tid, w.comm};
-    int err = w.ret < 0 ? static_cast<int>(-w.ret) : 0;
-    Key key{h ? h->dev : w.dev, w.cgroup_id};
-
-    if (is_freeze_file(w.file)) {
-        FreezeWrite body{written_value(w.data), err, w.latency_ns, writer};
-        if (auto request = freeze_request(w.file, body.value); request && err == 0) {
-            if (*request)
-                freeze_requested_.insert(key);
-            else
-                freeze_requested_.erase(key);
-        }
-        event.body = std::move(body);
-        return event;
-    }
-    ProcsWrite body{w.file, written_value(w.data),          written_pid(w.data), err, w.latency_ns,
-                    writer, freeze_requested_.contains(key)};
-    event.body = std::move(body);
-    return event;
-}
-
-void EventBuilder::on_cgroup(const CgroupRecord &c) {
-    const Hierarchy *h = resolver_.by_id(c.hierarchy_id);
-    if (!h)
-        return;
-    Key key{h->dev, c.cgroup_id};
-    switch (c.op) {
-    case CgroupOp::mkdir:
-    case CgroupOp::freeze:
-    case CgroupOp::unfreeze:
-    case CgroupOp::notify_frozen:
-    case CgroupOp::attach_task:
-        resolver_.learn(*h, c.cgroup_id, c.path);
-        break;
-    case CgroupOp::rmdir:
-        resolver_.forget_later(*h, c.cgroup_id);
-        freeze_requested_.erase(key);
-        break;
-    case CgroupOp::release:
-        freeze_requested_.erase(key);
-        break;
-    }
-    // v2 propagates a parent's freeze to its descendants, each with its own tracepoint.
-    if (c.op == CgroupOp::freeze)
-        freeze_requested_.insert(key);
-    else if (c.op == CgroupOp::unfreeze)
-        freeze_requested_.erase(key);
+Event EventBuilder::episode_event(const EpisodeReport &r) const {
+    FreezeEpisode episode{r.outcome, r.end_ns - r.start_ns, r.counts, r.writer, r.blockers, ""};
+    episode.diagnosis = episode_diagnosis(r.cgroup, episode);
+    return Event{clock_.from_monotonic(r.end_ns), r.cgroup, std::move(episode)};
 }
 
 } // namespace freezeprobe

@@ -1,16 +1,15 @@
-// Turns raw kernel records into resolved events: cgroup path and container from the resolvers,
-// wall-clock time, errno, the written value. Cgroup tracepoint records only update state here
-// (the path cache, and which cgroups have a freeze requested); they produce no event yet.
+// Resolves raw kernel records: the cgroup key and path, the container, wall-clock time, errno,
+// the written value; builds the events the sinks print. Cgroup tracepoints keep the path cache
+// current. The freeze state itself lives in EpisodeTracker; ProbeSession wires the two.
 #pragma once
 
 #include "cgroup_resolver.h"
+#include "episode_tracker.h"
 #include "event_model.h"
 #include "records.h"
 #include "time_format.h"
 
 #include <optional>
-#include <set>
-#include <utility>
 
 namespace freezeprobe {
 
@@ -18,18 +17,27 @@ class EventBuilder {
   public:
     EventBuilder(CgroupResolver &resolver, WallClock clock) : resolver_(resolver), clock_(clock) {}
 
-    std::optional<Event> on_record(const Record &record);
+    CgroupKey key_of(const IoRecord &r) const;
+    // nullopt when the tracepoint's hierarchy is not mounted here.
+    std::optional<CgroupKey> key_of(const CgroupRecord &r) const;
+    const Hierarchy *hierarchy_of(const CgroupKey &key) const {
+        return resolver_.by_dev(key.first);
+    }
+    CgroupRef cgroup_ref(const IoRecord &r);
+
+    // freeze_write or procs_write.
+    Event write_event(const IoRecord &r, const CgroupRef &cgroup, bool during_freeze) const;
+    // Path cache upkeep from a tracepoint.
+    void learn(const CgroupRecord &r);
     Event lost(std::uint64_t count) const;
+    Event stall_event(const StallDue &due, std::vector<Blocker> blockers, std::uint64_t now) const;
+    Event episode_event(const EpisodeReport &report) const;
+
+    const WallClock &clock() const { return clock_; }
 
   private:
-    std::optional<Event> on_write(const WriteRecord &w);
-    void on_cgroup(const CgroupRecord &c);
-    CgroupRef cgroup_ref(const Hierarchy *h, int version, std::uint64_t id);
-
-    using Key = std::pair<std::uint32_t, std::uint64_t>; // (hierarchy dev, cgroup id)
     CgroupResolver &resolver_;
     WallClock clock_;
-    std::set<Key> freeze_requested_;
 };
 
 } // namespace freezeprobe

@@ -25,6 +25,8 @@ ControlFile control_file(std::uint16_t file) {
         return ControlFile::tasks;
     case FP_FILE_CGROUP_THREADS:
         return ControlFile::cgroup_threads;
+    case FP_FILE_CGROUP_EVENTS:
+        return ControlFile::cgroup_events;
     default:
         return ControlFile::unknown;
     }
@@ -51,8 +53,9 @@ std::optional<CgroupOp> cgroup_op(std::uint32_t op) {
     }
 }
 
-WriteRecord decode_write(const fp_write_event &e) {
-    WriteRecord r;
+IoRecord decode_io(const fp_io_event &e) {
+    IoRecord r;
+    r.is_read = e.hdr.type == FP_EVENT_READ;
     r.mono_ns = e.hdr.time_ns;
     r.latency_ns = e.latency_ns;
     r.cgroup_id = e.cgroup_id;
@@ -101,6 +104,8 @@ const char *file_name(ControlFile file) {
         return "tasks";
     case ControlFile::cgroup_threads:
         return "cgroup.threads";
+    case ControlFile::cgroup_events:
+        return "cgroup.events";
     case ControlFile::unknown:
         break;
     }
@@ -116,10 +121,11 @@ std::optional<Record> decode_record(std::span<const std::byte> bytes) {
     if (bytes.size() < sizeof(header))
         return std::nullopt;
     std::memcpy(&header, bytes.data(), sizeof(header));
-    if (header.type == FP_EVENT_WRITE && bytes.size() >= sizeof(fp_write_event)) {
-        fp_write_event e;
+    if ((header.type == FP_EVENT_WRITE || header.type == FP_EVENT_READ) &&
+        bytes.size() >= sizeof(fp_io_event)) {
+        fp_io_event e;
         std::memcpy(&e, bytes.data(), sizeof(e));
-        return decode_write(e);
+        return decode_io(e);
     }
     if (header.type == FP_EVENT_CGROUP && bytes.size() >= sizeof(fp_cgroup_event)) {
         fp_cgroup_event e;

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace freezeprobe {
 
@@ -46,13 +47,53 @@ struct Lost {
     std::uint64_t count = 0;
 };
 
+// A task of a freezing cgroup (or a descendant) that is not frozen.
+struct Blocker {
+    std::uint32_t pid = 0;
+    std::uint32_t tid = 0;
+    std::string comm;
+    std::string state; // the /proc state letter: "D", "R", "S"...
+    std::string wchan;
+    std::vector<std::string> stack;    // innermost first, "request_wait_answer+0xd6/0x290"
+    std::optional<std::string> cgroup; // the task's own cgroup, from the hierarchy root
+    std::optional<Container> container;
+};
+
+// What a freeze episode has seen so far.
+struct EpisodeCounts {
+    std::uint32_t writes = 0; // freeze requests (FROZEN / 1) in the episode
+    std::uint32_t thaws = 0;  // thaw requests while it was not frozen (runc thaws every 50 tries)
+    std::uint32_t reads = 0;  // reads of freezer.state / cgroup.events by others than freezeprobe
+    std::uint32_t joins = 0;  // successful cgroup.procs / tasks / cgroup.threads writes into it
+};
+
+struct FreezeStall {
+    std::uint64_t elapsed_ns = 0;
+    EpisodeCounts counts;
+    Task writer; // who asked for the freeze
+    std::vector<Blocker> blockers;
+    std::string diagnosis; // one human paragraph
+};
+
+enum class EpisodeOutcome { frozen, aborted, thawed, removed, open };
+const char *outcome_name(EpisodeOutcome outcome);
+
+struct FreezeEpisode {
+    EpisodeOutcome outcome = EpisodeOutcome::open;
+    std::uint64_t duration_ns = 0; // first freeze request to the end (frozen, last thaw, ...)
+    EpisodeCounts counts;
+    Task writer;
+    std::vector<Blocker> blockers; // last seen; empty if it never stalled
+    std::string diagnosis;
+};
+
 struct Event {
     std::uint64_t time_ns = 0; // CLOCK_REALTIME
     std::optional<CgroupRef> cgroup;
-    std::variant<FreezeWrite, ProcsWrite, Lost> body;
+    std::variant<FreezeWrite, ProcsWrite, Lost, FreezeStall, FreezeEpisode> body;
 };
 
-// "freeze_write", "procs_write" or "lost".
+// "freeze_write", "procs_write", "lost", "freeze_stall" or "freeze_episode".
 const char *type_name(const Event &event);
 
 } // namespace freezeprobe

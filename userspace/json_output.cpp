@@ -28,6 +28,31 @@ json task_json(const Task &t) {
     return json{{"pid", t.pid}, {"tid", t.tid}, {"comm", t.comm}};
 }
 
+json blocker_json(const Blocker &b) {
+    return json{{"pid", b.pid},
+                {"tid", b.tid},
+                {"comm", b.comm},
+                {"state", b.state},
+                {"wchan", b.wchan},
+                {"stack", b.stack},
+                {"cgroup", nullable(b.cgroup)},
+                {"container", container_json(b.container)}};
+}
+
+json blockers_json(const std::vector<Blocker> &blockers) {
+    json list = json::array();
+    for (auto &b : blockers)
+        list.push_back(blocker_json(b));
+    return list;
+}
+
+void add_counts(json &j, const EpisodeCounts &c) {
+    j["writes"] = c.writes;
+    j["reads"] = c.reads;
+    j["joins"] = c.joins;
+    j["thaws"] = c.thaws;
+}
+
 void add_error(json &j, int err) {
     j["errno"] = err;
     j["error"] = err ? json(errno_name(err).value_or("E" + std::to_string(err))) : json(nullptr);
@@ -65,6 +90,19 @@ std::string to_json_line(const Event &event) {
         j["during_freeze"] = p->during_freeze;
     } else if (auto *l = std::get_if<Lost>(&event.body)) {
         j["count"] = l->count;
+    } else if (auto *st = std::get_if<FreezeStall>(&event.body)) {
+        j["elapsed_ns"] = st->elapsed_ns;
+        add_counts(j, st->counts);
+        j["writer"] = task_json(st->writer);
+        j["blockers"] = blockers_json(st->blockers);
+        j["diagnosis"] = st->diagnosis;
+    } else if (auto *ep = std::get_if<FreezeEpisode>(&event.body)) {
+        j["outcome"] = outcome_name(ep->outcome);
+        j["duration_ns"] = ep->duration_ns;
+        add_counts(j, ep->counts);
+        j["writer"] = task_json(ep->writer);
+        j["blockers"] = blockers_json(ep->blockers);
+        j["diagnosis"] = ep->diagnosis;
     }
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -1,13 +1,28 @@
 #include "probe_session.h"
 
 #include "records.h"
+#include "scratch.h"
+#include "time_format.h"
+
+#include <unistd.h>
 
 namespace freezeprobe {
+namespace {
 
-ProbeSession::ProbeSession(const ProbeOptions &options, EventFilter filter, Sink sink)
-    : resolver_(discover_hierarchies()), builder_(resolver_, WallClock()),
-      filter_(std::move(filter)), sink_(std::move(sink)) {
-    ProbeOptions probe_options = options;
+std::string read_freeze_state(const Hierarchy &h, const std::string &path) {
+    auto dir = h.mount_point + (path == "/" ? "" : path);
+    return read_control_file(dir + (h.version == 1 ? "/freezer.state" : "/cgroup.events"));
+}
+
+} // namespace
+
+ProbeSession::ProbeSession(const SessionOptions &options, Sink sink)
+    : resolver_(discover_hierarchies()),
+      pipeline_(
+          resolver_, WallClock(), options.tracker, options.timers, options.filter, std::move(sink),
+          static_cast<std::uint32_t>(::getpid()), read_freeze_state,
+          [this](const Hierarchy &h, const std::string &path) { return blockers_.scan(h, path); }) {
+    ProbeOptions probe_options = options.probe;
     if (probe_options.calibration_file.empty() && !resolver_.hierarchies().empty())
         probe_options.calibration_file =
             resolver_.hierarchies().front().mount_point + "/cgroup.procs";
@@ -15,28 +30,27 @@ ProbeSession::ProbeSession(const ProbeOptions &options, EventFilter filter, Sink
 }
 
 void ProbeSession::on_record(std::span<const std::byte> bytes) {
-    auto record = decode_record(bytes);
-    if (!record) {
-        // A record this build cannot read is a lost event, not a silent one.
-        ++undecodable_;
-        return;
-    }
-    auto event = builder_.on_record(*record);
-    if (event && filter_.matches(*event)) {
-        ++delivered_;
-        sink_(*event);
-    }
+    if (auto record = decode_record(bytes))
+        pipeline_.on_record(*record);
+    else
+        ++undecodable_; // a record this build cannot read is a lost event, not a silent one
 }
 
 void ProbeSession::poll(int timeout_ms) {
     probe_->poll(timeout_ms);
+    pipeline_.tick(monotonic_now_ns());
     report_losses();
+}
+
+void ProbeSession::finish() {
+    drain();
+    pipeline_.finish(monotonic_now_ns());
 }
 
 void ProbeSession::report_losses() {
     std::uint64_t lost = probe_->lost_events() + undecodable_;
     if (lost > lost_reported_) {
-        sink_(builder_.lost(lost - lost_reported_));
+        pipeline_.lost(lost - lost_reported_);
         lost_reported_ = lost;
     }
 }

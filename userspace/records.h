@@ -16,14 +16,17 @@ enum class ControlFile {
     cgroup_freeze,
     cgroup_procs,
     tasks,
-    cgroup_threads
+    cgroup_threads,
+    cgroup_events // read only
 };
 
 // The file name as the kernel shows it ("freezer.state", "cgroup.procs", ...).
 const char *file_name(ControlFile file);
 bool is_freeze_file(ControlFile file);
 
-struct WriteRecord {
+// A write to a watched control file, or a read of freezer.state / cgroup.events.
+struct IoRecord {
+    bool is_read = false;
     std::uint64_t mono_ns = 0; // syscall entry, CLOCK_MONOTONIC
     std::uint64_t latency_ns = 0;
     std::uint64_t cgroup_id = 0;
@@ -36,7 +39,7 @@ struct WriteRecord {
     int cgroup_version = 0;
     bool data_fault = false;
     std::string comm;
-    std::string data; // the first bytes written, raw
+    std::string data; // the first bytes written or read, raw
 };
 
 enum class CgroupOp { freeze, unfreeze, notify_frozen, attach_task, mkdir, rmdir, release };
@@ -57,7 +60,7 @@ struct CgroupRecord {
     std::string path;
 };
 
-using Record = std::variant<WriteRecord, CgroupRecord>;
+using Record = std::variant<IoRecord, CgroupRecord>;
 
 // Decodes one ring-buffer record; nullopt for a record of unknown type or wrong size.
 std::optional<Record> decode_record(std::span<const std::byte> bytes);

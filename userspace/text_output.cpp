@@ -46,6 +46,11 @@ std::string to_text_line(const Event &event) {
         return fmt::format("{} lost {} events: the kernel could not queue them (ring buffer full)",
                            time, l->count);
     auto where = cgroup_text(*event.cgroup);
+    if (auto *st = std::get_if<FreezeStall>(&event.body))
+        return fmt::format("{} freeze_stall {} | {}", time, st->diagnosis, where);
+    if (auto *ep = std::get_if<FreezeEpisode>(&event.body))
+        return fmt::format("{} freeze_episode {}: {} | {}", time, outcome_name(ep->outcome),
+                           ep->diagnosis, where);
     if (auto *f = std::get_if<FreezeWrite>(&event.body))
         return fmt::format("{} freeze_write \"{}\": {} by {} | {}", time,
                            escape_for_terminal(f->value), outcome(f->err, f->latency_ns),

@@ -49,9 +49,13 @@ std::optional<std::string> cannot_run_reason() {
     return missing_btf();
 }
 
-ProbeOptions probe_options(const Options &) {
+SessionOptions session_options(const Options &options) {
+    SessionOptions s;
     // Only the tracepoint mode exists in this build; "auto" therefore selects it.
-    return ProbeOptions{};
+    s.probe.mode = AttachMode::tracepoint;
+    s.filter = EventFilter{options.cgroup_prefix, options.container_prefix};
+    s.tracker.stall_after_ns = std::uint64_t{options.stall_after_ms} * 1'000'000;
+    return s;
 }
 
 int run_watch(const Options &options) {
@@ -64,9 +68,8 @@ int run_watch(const Options &options) {
     auto started = monotonic_now_ns();
     std::unique_ptr<ProbeSession> session;
     try {
-        session = std::make_unique<ProbeSession>(
-            probe_options(options), EventFilter{options.cgroup_prefix, options.container_prefix},
-            [&sink](const Event &e) { sink(e); });
+        session = std::make_unique<ProbeSession>(session_options(options),
+                                                 [&sink](const Event &e) { sink(e); });
     } catch (const ProbeError &e) {
         fmt::print(stderr, "freezeprobe: cannot run: {}\n", e.what());
         if (options.verbose)
@@ -88,7 +91,7 @@ int run_watch(const Options &options) {
         session->poll(static_cast<int>(std::min<std::uint64_t>(left_ms + 1, 100)));
         sink.flush();
     }
-    session->drain();
+    session->finish();
     bool output_ok = sink.flush();
     fmt::print(stderr, "freezeprobe: detached; {} events, {} lost\n", session->events_delivered(),
                session->events_lost());

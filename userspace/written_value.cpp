@@ -57,6 +57,18 @@ std::optional<std::int64_t> written_pid(std::string_view raw) {
     return value;
 }
 
+std::optional<bool> freeze_request(bool v1_freezer_state, std::string_view raw) {
+    auto value = written_value(raw);
+    if (v1_freezer_state)
+        return value == "FROZEN"   ? std::optional(true)
+               : value == "THAWED" ? std::optional(false)
+                                   : std::nullopt;
+    auto n = written_pid(raw); // cgroup.freeze uses the same kstrtoint syntax
+    if (n == 0 || n == 1)
+        return *n == 1;
+    return std::nullopt;
+}
+
 std::optional<std::string> errno_name(int err) {
     if (err == 0)
         return std::nullopt;

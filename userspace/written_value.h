@@ -16,6 +16,10 @@ std::string written_value(std::string_view raw);
 // nullopt when the kernel would reject it as a number.
 std::optional<std::int64_t> written_pid(std::string_view raw);
 
+// What a successful write to freezer.state or cgroup.freeze asks for: true freeze (FROZEN, 1),
+// false thaw (THAWED, 0), nullopt anything else (the kernel refuses it).
+std::optional<bool> freeze_request(bool v1_freezer_state, std::string_view raw);
+
 // "EINVAL" for 22; nullopt for 0 or a number the C library does not name.
 std::optional<std::string> errno_name(int err);
 

@@ -43,9 +43,16 @@ TEST(CommandLine, WatchPrintsContractJsonAndStopsOnSignal) {
         ASSERT_EQ(result.exit_code, 0) << result.err;
         EXPECT_NE(result.err.find("detached"), std::string::npos) << result.err;
 
-        auto lines = json_lines(result.out);
+        std::vector<nlohmann::json> lines, episodes;
+        for (auto &j : json_lines(result.out))
+            (j["type"] == "freeze_episode" ? episodes : lines).push_back(j);
         ASSERT_EQ(lines.size(), 3u) << result.out;
-        for (auto &j : lines)
+        // FROZEN then THAWED at once, with nothing reading the state in between.
+        ASSERT_EQ(episodes.size(), 1u) << result.out;
+        EXPECT_EQ(episodes[0]["outcome"], "aborted");
+        EXPECT_EQ(episodes[0]["writes"], 1);
+        EXPECT_EQ(episodes[0]["container"]["id"], id);
+        for (auto &j : json_lines(result.out))
             for (auto key : {"type", "time", "hierarchy", "cgroup", "cgroup_id", "container"})
                 EXPECT_TRUE(j.contains(key)) << key << " missing in " << j.dump();
         EXPECT_EQ(lines[0]["type"], "freeze_write");

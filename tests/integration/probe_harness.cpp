@@ -53,8 +53,11 @@ void ProbeTest::SetUp() {
     v2_ = find_v2(hierarchies_);
     ASSERT_NE(v1_, nullptr) << "no v1 freezer hierarchy mounted";
     ASSERT_NE(v2_, nullptr) << "no cgroup v2 hierarchy mounted";
-    session_ = std::make_unique<ProbeSession>(ProbeOptions{}, EventFilter{prefix_, ""},
-                                              [this](const Event &e) { events_.push_back(e); });
+    SessionOptions options;
+    options.filter = EventFilter{prefix_, ""};
+    configure(options);
+    session_ =
+        std::make_unique<ProbeSession>(options, [this](const Event &e) { events_.push_back(e); });
 }
 
 void ProbeTest::TearDown() {

@@ -42,6 +42,8 @@ std::string unique_prefix();
 class ProbeTest : public ::testing::Test {
   protected:
     void SetUp() override;
+    // A test changes the session's options here (e.g. a shorter stall threshold).
+    virtual void configure(SessionOptions &) {}
     void TearDown() override;
 
     // Polls the probe until pred holds for the events collected so far, or the timeout passes.

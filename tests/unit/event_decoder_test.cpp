@@ -18,8 +18,8 @@ template <typename T> std::vector<std::byte> bytes_of(const T &event) {
     return out;
 }
 
-fp_write_event write_event() {
-    fp_write_event e{};
+fp_io_event write_event() {
+    fp_io_event e{};
     e.hdr.type = FP_EVENT_WRITE;
     e.hdr.cpu = 3;
     e.hdr.time_ns = 123456789012ull;
@@ -59,13 +59,13 @@ fp_cgroup_event cgroup_event(std::uint32_t op) {
     return e;
 }
 
-WriteRecord decode_write(const fp_write_event &e) {
+IoRecord decode_write(const fp_io_event &e) {
     auto r = decode_record(bytes_of(e));
     EXPECT_TRUE(r.has_value());
     if (!r)
         return {};
-    EXPECT_TRUE(std::holds_alternative<WriteRecord>(*r));
-    return std::get<WriteRecord>(*r);
+    EXPECT_TRUE(std::holds_alternative<IoRecord>(*r));
+    return std::get<IoRecord>(*r);
 }
 
 CgroupRecord decode_cgroup(const fp_cgroup_event &e) {
@@ -227,8 +227,19 @@ TEST(EventDecoder, UnknownCgroupOpIsRejected) {
         EXPECT_FALSE(decode_record(bytes_of(cgroup_event(op)))) << "op " << op;
 }
 
+TEST(EventDecoder, ReadRecordIsDecodedAsRead) {
+    auto r = write_event();
+    r.hdr.type = FP_EVENT_READ;
+    auto decoded = decode_record(bytes_of(r));
+    ASSERT_TRUE(decoded);
+    EXPECT_TRUE(std::get<IoRecord>(*decoded).is_read);
+    auto w = decode_record(bytes_of(write_event()));
+    ASSERT_TRUE(w);
+    EXPECT_FALSE(std::get<IoRecord>(*w).is_read);
+}
+
 TEST(EventDecoder, UnknownTypeIsRejected) {
-    for (std::uint32_t type : {0u, 3u, 0xffffffffu}) {
+    for (std::uint32_t type : {0u, 4u, 0xffffffffu}) {
         auto w = write_event();
         w.hdr.type = type;
         EXPECT_FALSE(decode_record(bytes_of(w))) << "type " << type;
@@ -258,7 +269,7 @@ TEST(EventDecoder, ShortBuffersAreRejected) {
     longer.resize(sizeof(fp_cgroup_event));
     auto r = decode_record(longer);
     ASSERT_TRUE(r);
-    EXPECT_TRUE(std::holds_alternative<WriteRecord>(*r));
+    EXPECT_TRUE(std::holds_alternative<IoRecord>(*r));
 }
 
 TEST(EventDecoder, FileNames) {

@@ -24,21 +24,21 @@ FP_PIN(fp_event_header, cpu, 4, 4);
 FP_PIN(fp_event_header, time_ns, 8, 8);
 static_assert(sizeof(fp_event_header) == 16);
 
-FP_PIN(fp_write_event, hdr, 0, 16);
-FP_PIN(fp_write_event, latency_ns, 16, 8);
-FP_PIN(fp_write_event, cgroup_id, 24, 8);
-FP_PIN(fp_write_event, ret, 32, 8);
-FP_PIN(fp_write_event, count, 40, 8);
-FP_PIN(fp_write_event, pid, 48, 4);
-FP_PIN(fp_write_event, tid, 52, 4);
-FP_PIN(fp_write_event, dev, 56, 4);
-FP_PIN(fp_write_event, file, 60, 2);
-FP_PIN(fp_write_event, cgroup_version, 62, 2);
-FP_PIN(fp_write_event, data_len, 64, 4);
-FP_PIN(fp_write_event, flags, 68, 4);
-FP_PIN(fp_write_event, comm, 72, FP_COMM_LEN);
-FP_PIN(fp_write_event, data, 88, FP_DATA_LEN);
-static_assert(sizeof(fp_write_event) == 120);
+FP_PIN(fp_io_event, hdr, 0, 16);
+FP_PIN(fp_io_event, latency_ns, 16, 8);
+FP_PIN(fp_io_event, cgroup_id, 24, 8);
+FP_PIN(fp_io_event, ret, 32, 8);
+FP_PIN(fp_io_event, count, 40, 8);
+FP_PIN(fp_io_event, pid, 48, 4);
+FP_PIN(fp_io_event, tid, 52, 4);
+FP_PIN(fp_io_event, dev, 56, 4);
+FP_PIN(fp_io_event, file, 60, 2);
+FP_PIN(fp_io_event, cgroup_version, 62, 2);
+FP_PIN(fp_io_event, data_len, 64, 4);
+FP_PIN(fp_io_event, flags, 68, 4);
+FP_PIN(fp_io_event, comm, 72, FP_COMM_LEN);
+FP_PIN(fp_io_event, data, 88, FP_DATA_LEN);
+static_assert(sizeof(fp_io_event) == 120);
 
 FP_PIN(fp_cgroup_event, hdr, 0, 16);
 FP_PIN(fp_cgroup_event, cgroup_id, 16, 8);
@@ -59,13 +59,13 @@ static_assert(sizeof(fp_cgroup_event) == 1120);
 
 // No tail padding that one compiler might add and the other not.
 static_assert(sizeof(fp_event_header) % 8 == 0);
-static_assert(sizeof(fp_write_event) % 8 == 0);
+static_assert(sizeof(fp_io_event) % 8 == 0);
 static_assert(sizeof(fp_cgroup_event) % 8 == 0);
-static_assert(alignof(fp_write_event) == 8);
+static_assert(alignof(fp_io_event) == 8);
 static_assert(alignof(fp_cgroup_event) == 8);
 
 // The header sits at offset 0 of every record, so the decoder can read it before the type.
-static_assert(offsetof(fp_write_event, hdr) == 0 && offsetof(fp_cgroup_event, hdr) == 0);
+static_assert(offsetof(fp_io_event, hdr) == 0 && offsetof(fp_cgroup_event, hdr) == 0);
 
 // The numbers that travel in the records are part of the contract too.
 static_assert(FP_COMM_LEN == 16 && FP_DATA_LEN == 32 && FP_PATH_LEN == 1024);
@@ -80,12 +80,12 @@ static_assert(FP_WRITE_DATA_FAULT == 1u);
 // loudly, not just at compile time, should someone weaken an assert).
 TEST(EventLayout, RecordSizes) {
     ::testing::Test::RecordProperty("fp_event_header", std::to_string(sizeof(fp_event_header)));
-    ::testing::Test::RecordProperty("fp_write_event", std::to_string(sizeof(fp_write_event)));
+    ::testing::Test::RecordProperty("fp_io_event", std::to_string(sizeof(fp_io_event)));
     ::testing::Test::RecordProperty("fp_cgroup_event", std::to_string(sizeof(fp_cgroup_event)));
     EXPECT_EQ(sizeof(fp_event_header), 16u);
-    EXPECT_EQ(sizeof(fp_write_event), 120u);
+    EXPECT_EQ(sizeof(fp_io_event), 120u);
     EXPECT_EQ(sizeof(fp_cgroup_event), 1120u);
-    EXPECT_EQ(offsetof(fp_write_event, data), 88u);
+    EXPECT_EQ(offsetof(fp_io_event, data), 88u);
     EXPECT_EQ(offsetof(fp_cgroup_event, path), 96u);
 }
 

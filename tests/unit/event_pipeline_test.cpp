@@ -1,7 +1,8 @@
-// EventBuilder: raw records in, resolved events out. The hierarchies are fake mounts on plain
-// directories under the test's temp dir; a cgroup's id is its directory's inode number, as on
-// a real cgroup filesystem, so the resolver's rescan finds them.
-#include "event_builder.h"
+// EventPipeline (EventBuilder + EpisodeTracker): raw records in, resolved events out. The
+// hierarchies are fake mounts on plain directories under the test's temp dir; a cgroup's id is
+// its directory's inode number, as on a real cgroup filesystem, so the resolver's rescan finds
+// them. The state-file reader and the blocker finder are fakes.
+#include "event_pipeline.h"
 
 #include <gtest/gtest.h>
 
@@ -25,6 +26,8 @@ constexpr std::uint32_t v1_dev = kernel_dev(0, 34);
 constexpr std::uint32_t v2_dev = kernel_dev(0, 38);
 constexpr int v1_hierarchy_id = 6;
 constexpr std::int64_t clock_offset = 1'700'000'000'000'000'000;
+constexpr std::uint64_t ms = 1'000'000;
+constexpr std::uint32_t self_pid = 999;
 
 // Ids no directory has: cgroups the tracepoints tell us about but the rescan cannot see.
 constexpr std::uint64_t unseen_id = 1ull << 62;
@@ -35,7 +38,7 @@ std::uint64_t inode(const fs::path &p) {
     return st.st_ino;
 }
 
-class EventBuilderTest : public ::testing::Test {
+class EventPipelineTest : public ::testing::Test {
   protected:
     void SetUp() override {
         static std::atomic<int> counter{0};
@@ -58,14 +61,25 @@ class EventBuilderTest : public ::testing::Test {
             Hierarchy{1, v1_hierarchy_id, v1_dev, v1_mount_.string(), "rw,freezer"},
             Hierarchy{2, 0, v2_dev, v2_mount_.string(), "rw,nsdelegate"},
         });
-        builder_.emplace(*resolver_, WallClock(clock_offset));
+        pipeline_.emplace(
+            *resolver_, WallClock(clock_offset), TrackerConfig{500 * ms, 250 * ms},
+            PipelineTimers{}, EventFilter{}, [this](const Event &e) { events_.push_back(e); },
+            self_pid,
+            [this](const Hierarchy &, const std::string &path) {
+                state_reads_.push_back(path);
+                return state_file_;
+            },
+            [this](const Hierarchy &, const std::string &path) {
+                blocker_scans_.push_back(path);
+                return blockers_;
+            });
     }
 
     void TearDown() override { fs::remove_all(root_); }
 
-    static WriteRecord write(std::uint32_t dev, std::uint64_t id, ControlFile file,
-                             std::string data, std::int64_t ret = 0) {
-        WriteRecord w;
+    static IoRecord write(std::uint32_t dev, std::uint64_t id, ControlFile file, std::string data,
+                          std::int64_t ret = 0) {
+        IoRecord w;
         w.mono_ns = 5'000;
         w.latency_ns = 1'234;
         w.cgroup_id = id;
@@ -95,13 +109,35 @@ class EventBuilderTest : public ::testing::Test {
         return c;
     }
 
+    // Feeds one write record; returns the write event it produced.
     Event build(const Record &r) {
-        auto event = builder_->on_record(r);
-        EXPECT_TRUE(event.has_value());
-        return event.value_or(Event{});
+        events_.clear();
+        pipeline_->on_record(r);
+        for (auto &e : events_)
+            if (std::holds_alternative<FreezeWrite>(e.body) ||
+                std::holds_alternative<ProcsWrite>(e.body))
+                return e;
+        ADD_FAILURE() << "no write event";
+        return Event{};
     }
 
-    void feed(const Record &r) { EXPECT_FALSE(builder_->on_record(r).has_value()); }
+    // Feeds a record that must produce no write event.
+    void feed(const Record &r) {
+        events_.clear();
+        pipeline_->on_record(r);
+        for (auto &e : events_)
+            EXPECT_FALSE(std::holds_alternative<FreezeWrite>(e.body) ||
+                         std::holds_alternative<ProcsWrite>(e.body));
+    }
+
+    std::vector<Event> episodes() const {
+        std::vector<Event> out;
+        for (auto &e : events_)
+            if (std::holds_alternative<FreezeEpisode>(e.body) ||
+                std::holds_alternative<FreezeStall>(e.body))
+                out.push_back(e);
+        return out;
+    }
 
     ProcsWrite procs_after(std::uint32_t dev, std::uint64_t id) {
         auto event = build(write(dev, id, ControlFile::cgroup_procs, "1234\n"));
@@ -117,10 +153,14 @@ class EventBuilderTest : public ::testing::Test {
     std::string container_path_;
     std::uint64_t container_id_ = 0, other_id_ = 0, demo_id_ = 0, child_id_ = 0;
     std::optional<CgroupResolver> resolver_;
-    std::optional<EventBuilder> builder_;
+    std::optional<EventPipeline> pipeline_;
+    std::vector<Event> events_;
+    std::string state_file_;
+    std::vector<Blocker> blockers_;
+    std::vector<std::string> state_reads_, blocker_scans_;
 };
 
-TEST_F(EventBuilderTest, FreezeWriteIsResolved) {
+TEST_F(EventPipelineTest, FreezeWriteIsResolved) {
     auto event = build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n"));
     EXPECT_STREQ(type_name(event), "freeze_write");
     EXPECT_EQ(event.time_ns, static_cast<std::uint64_t>(clock_offset) + 5'000);
@@ -140,7 +180,7 @@ TEST_F(EventBuilderTest, FreezeWriteIsResolved) {
     EXPECT_EQ(f.writer.comm, "runc");
 }
 
-TEST_F(EventBuilderTest, HierarchyRootAndV2Paths) {
+TEST_F(EventPipelineTest, HierarchyRootAndV2Paths) {
     auto root = build(write(v2_dev, inode(v2_mount_), ControlFile::cgroup_freeze, "1"));
     EXPECT_EQ(root.cgroup->version, 2);
     EXPECT_EQ(root.cgroup->path, "/");
@@ -149,7 +189,7 @@ TEST_F(EventBuilderTest, HierarchyRootAndV2Paths) {
     EXPECT_EQ(child.cgroup->path, "/demo/child");
 }
 
-TEST_F(EventBuilderTest, ErrnoFromNegativeRet) {
+TEST_F(EventPipelineTest, ErrnoFromNegativeRet) {
     auto freeze =
         build(write(v1_dev, container_id_, ControlFile::freezer_state, "FREEZING\n", -22));
     EXPECT_EQ(std::get<FreezeWrite>(freeze.body).err, 22);
@@ -159,7 +199,7 @@ TEST_F(EventBuilderTest, ErrnoFromNegativeRet) {
     EXPECT_EQ(std::get<ProcsWrite>(procs.body).err, 3);
 }
 
-TEST_F(EventBuilderTest, ProcsWriteTargetPid) {
+TEST_F(EventPipelineTest, ProcsWriteTargetPid) {
     struct Row {
         ControlFile file;
         std::string data;
@@ -186,7 +226,7 @@ TEST_F(EventBuilderTest, ProcsWriteTargetPid) {
     }
 }
 
-TEST_F(EventBuilderTest, UnknownDevKeepsRecordVersion) {
+TEST_F(EventPipelineTest, UnknownDevKeepsRecordVersion) {
     auto w = write(kernel_dev(0, 99), 5, ControlFile::cgroup_freeze, "1");
     w.cgroup_version = 2;
     auto event = build(w);
@@ -197,13 +237,13 @@ TEST_F(EventBuilderTest, UnknownDevKeepsRecordVersion) {
     EXPECT_FALSE(event.cgroup->container);
 }
 
-TEST_F(EventBuilderTest, UnknownIdHasNoPath) {
+TEST_F(EventPipelineTest, UnknownIdHasNoPath) {
     auto event = build(write(v1_dev, unseen_id, ControlFile::freezer_state, "FROZEN"));
     EXPECT_FALSE(event.cgroup->path);
     EXPECT_FALSE(event.cgroup->container);
 }
 
-TEST_F(EventBuilderTest, MkdirTeachesPathUsedByLaterWrite) {
+TEST_F(EventPipelineTest, MkdirTeachesPathUsedByLaterWrite) {
     const std::string path = "/kubepods/besteffort/" + pod_b + "/" + id_b;
     feed(cgroup(CgroupOp::mkdir, v1_hierarchy_id, unseen_id, path));
     auto event = build(write(v1_dev, unseen_id, ControlFile::freezer_state, "FROZEN\n"));
@@ -213,7 +253,7 @@ TEST_F(EventBuilderTest, MkdirTeachesPathUsedByLaterWrite) {
     EXPECT_EQ(event.cgroup->container->qos, "besteffort");
 }
 
-TEST_F(EventBuilderTest, CgroupRecordForUnknownHierarchyIsIgnored) {
+TEST_F(EventPipelineTest, CgroupRecordForUnknownHierarchyIsIgnored) {
     feed(cgroup(CgroupOp::mkdir, 42, unseen_id + 1, "/nowhere"));
     feed(cgroup(CgroupOp::freeze, 42, unseen_id + 1, "/nowhere"));
     auto event = build(write(v1_dev, unseen_id + 1, ControlFile::cgroup_procs, "1"));
@@ -221,7 +261,7 @@ TEST_F(EventBuilderTest, CgroupRecordForUnknownHierarchyIsIgnored) {
     EXPECT_FALSE(std::get<ProcsWrite>(event.body).during_freeze);
 }
 
-TEST_F(EventBuilderTest, V1FrozenMarksProcsWritesUntilThawed) {
+TEST_F(EventPipelineTest, V1FrozenMarksProcsWritesUntilThawed) {
     EXPECT_FALSE(during_freeze(v1_dev, container_id_));
     build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n"));
     EXPECT_TRUE(during_freeze(v1_dev, container_id_));
@@ -232,7 +272,7 @@ TEST_F(EventBuilderTest, V1FrozenMarksProcsWritesUntilThawed) {
     EXPECT_FALSE(during_freeze(v1_dev, container_id_));
 }
 
-TEST_F(EventBuilderTest, V2OneAndZeroLikewise) {
+TEST_F(EventPipelineTest, V2OneAndZeroLikewise) {
     build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1\n"));
     EXPECT_TRUE(during_freeze(v2_dev, child_id_));
     EXPECT_FALSE(during_freeze(v2_dev, demo_id_));
@@ -240,7 +280,7 @@ TEST_F(EventBuilderTest, V2OneAndZeroLikewise) {
     EXPECT_FALSE(during_freeze(v2_dev, child_id_));
 }
 
-TEST_F(EventBuilderTest, OtherValuesChangeNothing) {
+TEST_F(EventPipelineTest, OtherValuesChangeNothing) {
     build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1"));
     build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "2")); // EINVAL in the kernel
     EXPECT_TRUE(during_freeze(v2_dev, child_id_));
@@ -249,7 +289,7 @@ TEST_F(EventBuilderTest, OtherValuesChangeNothing) {
 }
 
 // write(fd, buf, sizeof(buf)) with a reused buffer: the kernel stops at the first NUL.
-TEST_F(EventBuilderTest, BytesAfterNulAreIgnoredLikeTheKernelDoes) {
+TEST_F(EventPipelineTest, BytesAfterNulAreIgnoredLikeTheKernelDoes) {
     using namespace std::string_literals;
     auto freeze =
         build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\0\0\0\0THAWED\0"s));
@@ -261,39 +301,26 @@ TEST_F(EventBuilderTest, BytesAfterNulAreIgnoredLikeTheKernelDoes) {
     EXPECT_TRUE(std::get<ProcsWrite>(procs.body).during_freeze);
 }
 
-TEST_F(EventBuilderTest, FailedFreezeDoesNotMark) {
+TEST_F(EventPipelineTest, FailedFreezeDoesNotMark) {
     build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n", -22));
     EXPECT_FALSE(during_freeze(v1_dev, container_id_));
     build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1", -19));
     EXPECT_FALSE(during_freeze(v2_dev, child_id_));
 }
 
-TEST_F(EventBuilderTest, FailedThawDoesNotClear) {
+TEST_F(EventPipelineTest, FailedThawDoesNotClear) {
     build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n"));
     build(write(v1_dev, container_id_, ControlFile::freezer_state, "THAWED\n", -19));
     EXPECT_TRUE(during_freeze(v1_dev, container_id_));
 }
 
-TEST_F(EventBuilderTest, FreezeTracepointsSetAndClear) {
-    // v2 propagates a parent's freeze: the kernel fires cgroup_freeze for each descendant.
-    feed(cgroup(CgroupOp::freeze, 0, child_id_, "/demo/child"));
-    EXPECT_TRUE(during_freeze(v2_dev, child_id_));
-    EXPECT_FALSE(during_freeze(v2_dev, demo_id_));
-    feed(cgroup(CgroupOp::notify_frozen, 0, child_id_, "/demo/child"));
-    EXPECT_TRUE(during_freeze(v2_dev, child_id_));
-    feed(cgroup(CgroupOp::unfreeze, 0, child_id_, "/demo/child"));
-    EXPECT_FALSE(during_freeze(v2_dev, child_id_));
-}
-
-TEST_F(EventBuilderTest, FreezeTracepointTeachesPath) {
+TEST_F(EventPipelineTest, FreezeTracepointTeachesPath) {
     feed(cgroup(CgroupOp::freeze, 0, unseen_id + 2, "/demo/new"));
-    auto p = procs_after(v2_dev, unseen_id + 2);
-    EXPECT_TRUE(p.during_freeze);
     auto event = build(write(v2_dev, unseen_id + 2, ControlFile::cgroup_procs, "1"));
     EXPECT_EQ(event.cgroup->path, "/demo/new");
 }
 
-TEST_F(EventBuilderTest, RmdirKeepsPathForLateWrite) {
+TEST_F(EventPipelineTest, RmdirKeepsPathForLateWrite) {
     const std::string path = "/kubepods/besteffort/" + pod_b + "/" + id_b;
     feed(cgroup(CgroupOp::mkdir, v1_hierarchy_id, unseen_id + 3, path));
     build(write(v1_dev, unseen_id + 3, ControlFile::freezer_state, "FROZEN\n"));
@@ -308,19 +335,104 @@ TEST_F(EventBuilderTest, RmdirKeepsPathForLateWrite) {
     EXPECT_FALSE(during_freeze(v1_dev, unseen_id + 3));
 }
 
-TEST_F(EventBuilderTest, ReleaseEndsFreezeRequest) {
-    build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1"));
-    feed(cgroup(CgroupOp::release, 0, child_id_));
-    EXPECT_FALSE(during_freeze(v2_dev, child_id_));
-}
-
-TEST_F(EventBuilderTest, Lost) {
-    auto event = builder_->lost(5);
+TEST_F(EventPipelineTest, Lost) {
+    events_.clear();
+    pipeline_->lost(5);
+    ASSERT_EQ(events_.size(), 1u);
+    auto event = events_[0];
     EXPECT_STREQ(type_name(event), "lost");
     EXPECT_FALSE(event.cgroup);
     EXPECT_EQ(std::get<Lost>(event.body).count, 5u);
     // Stamped with the builder's clock: monotonic now plus the offset.
     EXPECT_GE(event.time_ns, static_cast<std::uint64_t>(clock_offset));
+}
+
+} // namespace
+} // namespace freezeprobe
+
+namespace freezeprobe {
+namespace {
+
+TEST_F(EventPipelineTest, WritesReadsAndTimersMakeEpisodes) {
+    // runc-like v1 freeze: a write, a FREEZING read by runc, freezeprobe's own look, stall.
+    auto w = write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n");
+    w.mono_ns = 1'000 * ms;
+    build(w);
+    auto r = write(v1_dev, container_id_, ControlFile::freezer_state, "FREEZING\n");
+    r.is_read = true;
+    r.mono_ns = 1'001 * ms;
+    feed(r);
+    state_file_ = "FREEZING\n";
+    blockers_ = {Blocker{7,
+                         8,
+                         "cat",
+                         "D",
+                         "request_wait_answer",
+                         {"request_wait_answer+0xd6"},
+                         container_path_,
+                         std::nullopt}};
+    events_.clear();
+    pipeline_->tick(1'200 * ms);
+    EXPECT_EQ(state_reads_.size(), 1u) << "a pending v1 freeze gets its state read";
+    EXPECT_TRUE(episodes().empty());
+    pipeline_->tick(1'600 * ms);
+    auto stalls = episodes();
+    ASSERT_EQ(stalls.size(), 1u);
+    auto &stall = std::get<FreezeStall>(stalls[0].body);
+    EXPECT_EQ(stall.elapsed_ns, 600 * ms);
+    EXPECT_EQ(stall.counts.writes, 1u);
+    EXPECT_EQ(stall.counts.reads, 1u) << "runc's read counts, freezeprobe's own does not";
+    ASSERT_EQ(stall.blockers.size(), 1u);
+    EXPECT_NE(stall.diagnosis.find("request_wait_answer"), std::string::npos) << stall.diagnosis;
+    EXPECT_NE(stall.diagnosis.find("runc[300]"), std::string::npos) << stall.diagnosis;
+    EXPECT_EQ(blocker_scans_, std::vector<std::string>{container_path_});
+
+    // The blocker goes away; freezeprobe's own read sees FROZEN.
+    state_file_ = "FROZEN\n";
+    events_.clear();
+    pipeline_->tick(1'800 * ms);
+    auto done = episodes();
+    ASSERT_EQ(done.size(), 1u);
+    auto &episode = std::get<FreezeEpisode>(done[0].body);
+    EXPECT_EQ(episode.outcome, EpisodeOutcome::frozen);
+    EXPECT_EQ(episode.duration_ns, 800 * ms);
+    EXPECT_EQ(episode.blockers.size(), 1u) << "the last blockers seen";
+    EXPECT_TRUE(during_freeze(v1_dev, container_id_)) << "frozen until thawed";
+}
+
+TEST_F(EventPipelineTest, V2NotificationCompletesAndThawEnds) {
+    auto w = write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1");
+    w.mono_ns = 10 * ms;
+    build(w);
+    auto n = cgroup(CgroupOp::notify_frozen, 0, child_id_, "/demo/child");
+    n.mono_ns = 11 * ms;
+    n.val = 1;
+    feed(n);
+    auto done = episodes();
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(std::get<FreezeEpisode>(done[0].body).outcome, EpisodeOutcome::frozen);
+    EXPECT_EQ(done[0].cgroup->path, "/demo/child");
+    auto t = write(v2_dev, child_id_, ControlFile::cgroup_freeze, "0");
+    t.mono_ns = 20 * ms;
+    build(t);
+    ASSERT_EQ(episodes().size(), 1u);
+    EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).outcome, EpisodeOutcome::thawed);
+}
+
+TEST_F(EventPipelineTest, RmdirEndsAPendingEpisode) {
+    build(write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1"));
+    feed(cgroup(CgroupOp::rmdir, 0, child_id_, "/demo/child"));
+    ASSERT_EQ(episodes().size(), 1u);
+    EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).outcome, EpisodeOutcome::removed);
+    EXPECT_FALSE(during_freeze(v2_dev, child_id_));
+}
+
+TEST_F(EventPipelineTest, FinishReportsOpenEpisodes) {
+    build(write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN"));
+    events_.clear();
+    pipeline_->finish(9'000 * ms);
+    ASSERT_EQ(episodes().size(), 1u);
+    EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).outcome, EpisodeOutcome::open);
 }
 
 } // namespace

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A task iterator run on demand when a freeze stalls: one fp_task_state per
+ * user task. It needs no trampoline, so it works in every attach mode.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include "freezeprobe_events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PF_KTHREAD 0x00200000
+#define PF_FROZEN 0x00010000 /* before 6.1; the bit was freed by the freezer rewrite */
+#define TASK_FROZEN 0x8000   /* 6.1 and later */
+
+/* Before 5.14 the task state was a long called "state". */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+SEC("iter/task")
+int scan_tasks(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct fp_task_state s = {};
+
+	if (!task || (task->flags & PF_KTHREAD))
+		return 0;
+	s.pid = task->tgid;
+	s.tid = task->pid;
+	if (bpf_core_field_exists(task->__state))
+		s.state = task->__state;
+	else
+		s.state = BPF_CORE_READ((struct task_struct___old *)task, state);
+	s.flags = task->flags;
+	s.exit_state = task->exit_state;
+	/* The 6.1 freezer rewrite added TASK_FROZEN and made saved_state unconditional. */
+	if (bpf_core_field_exists(task->saved_state))
+		s.v1_frozen = (s.state & TASK_FROZEN) != 0;
+	else
+		s.v1_frozen = (s.flags & PF_FROZEN) != 0;
+	s.v2_frozen = BPF_CORE_READ_BITFIELD(task, frozen);
+	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	return 0;
+}

@@ -1,0 +1,364 @@
+// HangFuse: a read of its file is held until released, and while held it blocks a cgroup freeze
+// (v1 FREEZING, v2 "frozen 0"); answering, failing, aborting or destroying the filesystem always
+// releases the reader.
+//
+// Cleanup order matters in every test: the HangFuse is declared last, so on any exit the held
+// reads are released first (killing a reader does not release it); then the cgroup is thawed, the
+// child killed and reaped by its PID, and only then the (empty) cgroup removed.
+#include "probe_harness.h"
+
+#include "hang_fuse.h"
+#include "text_util.h"
+
+#include <cerrno>
+#include <csignal>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace freezeprobe::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The reader child's exit code: the read's byte count, or kReadFailed + errno.
+constexpr int kJoinFailed = 90;
+constexpr int kOpenFailed = 91;
+constexpr int kReadFailed = 100;
+constexpr int kKilledBase = 1000; // what wait_exit() reports for death by signal S: 1000 + S
+
+// A forked child that optionally joins a cgroup, then reads the hang file once and exits with a
+// code that reports the result. Killed (by its PID) and reaped on destruction.
+class Reader {
+  public:
+    Reader() = default;
+    ~Reader() {
+        if (pid_ <= 0 || exit_)
+            return; // never started, or reaped: the PID may belong to someone else now
+        ::kill(pid_, SIGKILL);
+        if (!wait_exit(5s))
+            std::fprintf(stderr, "hang_fuse_test: reader %d did not exit\n", pid_);
+    }
+    Reader(const Reader &) = delete;
+    Reader &operator=(const Reader &) = delete;
+
+    void start(const std::string &file, const std::string &cgroup_procs = "") {
+        const char *path = file.c_str();
+        const char *procs = cgroup_procs.empty() ? nullptr : cgroup_procs.c_str();
+        pid_ = ::fork();
+        if (pid_ < 0)
+            throw std::system_error(errno, std::generic_category(), "fork");
+        if (pid_ != 0)
+            return;
+        // Only async-signal-safe calls from here: the parent has other threads. Drop the
+        // inherited /dev/fuse descriptor, or aborting the connection could not abort it.
+        ::close_range(3, ~0U, 0);
+        if (procs) {
+            int fd = ::open(procs, O_WRONLY | O_CLOEXEC);
+            if (fd < 0 || ::write(fd, "0", 1) != 1)
+                ::_exit(kJoinFailed);
+            ::close(fd);
+        }
+        int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            ::_exit(kOpenFailed);
+        char buf[4096];
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        ::_exit(n >= 0 ? static_cast<int>(std::min<ssize_t>(n, 89)) : kReadFailed + errno);
+    }
+
+    pid_t pid() const { return pid_; }
+
+    // The exit code (or kKilledBase + signal) once the child ends within timeout.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+        if (exit_)
+            return exit_;
+        auto until = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            int status = 0;
+            pid_t r = ::waitpid(pid_, &status, WNOHANG);
+            if (r == pid_) {
+                exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : kKilledBase + WTERMSIG(status);
+                return exit_;
+            }
+            if ((r < 0 && errno != EINTR) || std::chrono::steady_clock::now() > until)
+                return std::nullopt;
+            std::this_thread::sleep_for(5ms);
+        }
+    }
+
+  private:
+    pid_t pid_ = -1;
+    std::optional<int> exit_;
+};
+
+std::string read_file(const std::string &path) {
+    std::ifstream in(path);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+// The state letter of /proc/PID/stat (after the comm, which may hold spaces or parentheses).
+char task_state(pid_t pid) {
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto close = stat.rfind(')');
+    return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
+}
+
+std::string wchan(pid_t pid) {
+    return read_file("/proc/" + std::to_string(pid) + "/wchan");
+}
+
+bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > until)
+            return false;
+        std::this_thread::sleep_for(10ms);
+    }
+    return true;
+}
+
+bool is_mounted(const std::string &mount_point) {
+    std::istringstream mounts(read_file("/proc/mounts"));
+    for (std::string line; std::getline(mounts, line);) {
+        std::istringstream fields(line);
+        std::string source, target;
+        fields >> source >> target;
+        if (target == mount_point)
+            return true;
+    }
+    return false;
+}
+
+// Our own children that are in D state (a reader left stuck would be one).
+std::vector<pid_t> children_in_d_state() {
+    std::vector<pid_t> stuck;
+    DIR *proc = ::opendir("/proc");
+    if (!proc)
+        return stuck;
+    while (auto *entry = ::readdir(proc)) {
+        pid_t pid = std::atoi(entry->d_name);
+        if (pid <= 0)
+            continue;
+        auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+        auto close = stat.rfind(')');
+        if (close == std::string::npos)
+            continue;
+        char state = 0;
+        int ppid = 0;
+        if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 &&
+            ppid == ::getpid() && state == 'D')
+            stuck.push_back(pid);
+    }
+    ::closedir(proc);
+    return stuck;
+}
+
+// The value of the "frozen" key in a v2 cgroup.events file, or -1.
+int v2_frozen(const ScratchCgroup &cg) {
+    std::istringstream events(read_control_file(cg.file("cgroup.events")));
+    for (std::string key, value; events >> key >> value;)
+        if (key == "frozen")
+            return std::stoi(value);
+    return -1;
+}
+
+std::string v1_state(const ScratchCgroup &cg) {
+    // Reading freezer.state is what moves a FREEZING cgroup on to FROZEN once it can.
+    return std::string(trim(read_control_file(cg.file("freezer.state"))));
+}
+
+// Thaws the cgroup when the test ends, between the HangFuse releasing the reads and the Reader
+// killing its child: a task frozen by the v1 freezer dies only once thawed, and a child still
+// exiting when ScratchCgroup removes the cgroup would keep the directory busy.
+class ThawOnExit {
+  public:
+    explicit ThawOnExit(const ScratchCgroup &cg) : cg_(cg) {}
+    ~ThawOnExit() {
+        if (cg_.version() == 1)
+            write_control_file(cg_.file("freezer.state"), "THAWED");
+        else
+            write_control_file(cg_.file("cgroup.freeze"), "0");
+    }
+    ThawOnExit(const ThawOnExit &) = delete;
+    ThawOnExit &operator=(const ThawOnExit &) = delete;
+
+  private:
+    const ScratchCgroup &cg_;
+};
+
+std::string scratch_cgroup_name() {
+    return "/freezeprobe-fuse-test-" + std::to_string(::getpid());
+}
+
+class HangFuseTest : public ::testing::Test {
+  protected:
+    void TearDown() override {
+        for (auto &mount_point : mount_points_) {
+            EXPECT_FALSE(is_mounted(mount_point)) << mount_point << " is still mounted";
+            struct stat st;
+            EXPECT_NE(::stat(mount_point.c_str(), &st), 0) << mount_point << " was not removed";
+        }
+        EXPECT_TRUE(children_in_d_state().empty()) << "a child of the test is stuck in D state";
+    }
+
+    HangFuse &mount(std::optional<HangFuse> &fuse) {
+        fuse.emplace();
+        mount_points_.push_back(fuse->mount_point());
+        return *fuse;
+    }
+
+    std::vector<std::string> mount_points_;
+};
+
+TEST_F(HangFuseTest, HeldReadIsAnsweredWithData) {
+    REQUIRE_PRIVILEGES();
+    Reader reader;
+    std::optional<HangFuse> holder;
+    auto &fuse = mount(holder);
+    EXPECT_TRUE(is_mounted(fuse.mount_point()));
+    EXPECT_EQ(fuse.file_path(), fuse.mount_point() + "/hang");
+    EXPECT_FALSE(fuse.wait_for_held_reads(1, 50ms));
+
+    reader.start(fuse.file_path());
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
+    EXPECT_EQ(fuse.held_reads(), 1u);
+    EXPECT_TRUE(eventually([&] { return wchan(reader.pid()) == "request_wait_answer"; }, 2s))
+        << wchan(reader.pid());
+    EXPECT_FALSE(reader.wait_exit(200ms)) << "the read returned while held";
+
+    fuse.answer_reads();
+    EXPECT_EQ(fuse.held_reads(), 0u);
+    EXPECT_EQ(reader.wait_exit(5s), 16);
+}
+
+TEST_F(HangFuseTest, FailedReadReturnsTheError) {
+    REQUIRE_PRIVILEGES();
+    Reader reader;
+    std::optional<HangFuse> holder;
+    auto &fuse = mount(holder);
+    reader.start(fuse.file_path());
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
+    fuse.fail_reads(EIO);
+    EXPECT_EQ(reader.wait_exit(5s), kReadFailed + EIO);
+}
+
+TEST_F(HangFuseTest, HeldReadBlocksV2Freeze) {
+    REQUIRE_PRIVILEGES();
+    auto hierarchies = discover_hierarchies();
+    const Hierarchy *v2 = find_v2(hierarchies);
+    ASSERT_NE(v2, nullptr) << "no cgroup v2 hierarchy mounted";
+    // Torn down in reverse: reads released, cgroup thawed, child reaped, cgroup removed.
+    ScratchCgroup cg(*v2, scratch_cgroup_name());
+    Reader reader;
+    ThawOnExit thaw(cg);
+    std::optional<HangFuse> holder;
+    auto &fuse = mount(holder);
+    reader.start(fuse.file_path(), cg.file("cgroup.procs"));
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
+
+    write_control_file_or_throw(cg.file("cgroup.freeze"), "1");
+    auto until = std::chrono::steady_clock::now() + 1s;
+    while (std::chrono::steady_clock::now() < until) {
+        ASSERT_EQ(v2_frozen(cg), 0) << "the freeze completed while the read was held";
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(task_state(reader.pid()), 'D');
+    EXPECT_EQ(wchan(reader.pid()), "request_wait_answer");
+
+    fuse.answer_reads();
+    EXPECT_TRUE(eventually([&] { return v2_frozen(cg) == 1; }, 2s));
+    write_control_file_or_throw(cg.file("cgroup.freeze"), "0");
+    EXPECT_EQ(reader.wait_exit(5s), 16);
+}
+
+TEST_F(HangFuseTest, HeldReadBlocksV1Freeze) {
+    REQUIRE_PRIVILEGES();
+    auto hierarchies = discover_hierarchies();
+    const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
+    ASSERT_NE(v1, nullptr) << "no v1 freezer hierarchy mounted";
+    // Torn down in reverse: reads released, cgroup thawed, child reaped, cgroup removed.
+    ScratchCgroup cg(*v1, scratch_cgroup_name());
+    Reader reader;
+    ThawOnExit thaw(cg);
+    std::optional<HangFuse> holder;
+    auto &fuse = mount(holder);
+    reader.start(fuse.file_path(), cg.file("cgroup.procs"));
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
+
+    write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
+    auto until = std::chrono::steady_clock::now() + 1s;
+    while (std::chrono::steady_clock::now() < until) {
+        ASSERT_EQ(v1_state(cg), "FREEZING");
+        std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(task_state(reader.pid()), 'D');
+    EXPECT_EQ(wchan(reader.pid()), "request_wait_answer");
+
+    fuse.answer_reads();
+    EXPECT_TRUE(eventually([&] { return v1_state(cg) == "FROZEN"; }, 2s)) << v1_state(cg);
+    write_control_file_or_throw(cg.file("freezer.state"), "THAWED");
+    EXPECT_TRUE(eventually([&] { return v1_state(cg) == "THAWED"; }, 2s)) << v1_state(cg);
+    EXPECT_EQ(reader.wait_exit(5s), 16);
+}
+
+TEST_F(HangFuseTest, DestructorReleasesReaderAndUnmounts) {
+    REQUIRE_PRIVILEGES();
+    Reader reader;
+    std::optional<HangFuse> holder;
+    auto &fuse = mount(holder);
+    std::string mount_point = fuse.mount_point();
+    reader.start(fuse.file_path());
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
+
+    auto start = std::chrono::steady_clock::now();
+    holder.reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    auto code = reader.wait_exit(5s);
+    ASSERT_TRUE(code) << "the reader was not released";
+    EXPECT_TRUE(*code == kReadFailed + EIO || *code == kReadFailed + ECONNABORTED) << *code;
+    EXPECT_FALSE(is_mounted(mount_point));
+}
+
+TEST_F(HangFuseTest, AbortGivesEconnaborted) {
+    REQUIRE_PRIVILEGES();
+    Reader reader;
+    std::optional<HangFuse> holder;
+    auto &fuse = mount(holder);
+    reader.start(fuse.file_path());
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
+    fuse.abort_connection();
+    EXPECT_EQ(reader.wait_exit(5s), kReadFailed + ECONNABORTED);
+    EXPECT_EQ(fuse.held_reads(), 0u);
+    struct stat st;
+    EXPECT_NE(::stat(fuse.file_path().c_str(), &st), 0); // the connection is gone: no hang
+    EXPECT_EQ(errno, ENOTCONN);
+}
+
+// The reason cleanup must go through the daemon: once the request is with the daemon, SIGKILL
+// leaves the reader waiting uninterruptibly for the answer.
+TEST_F(HangFuseTest, KilledReaderWaitsForTheAnswer) {
+    REQUIRE_PRIVILEGES();
+    Reader reader;
+    std::optional<HangFuse> holder;
+    auto &fuse = mount(holder);
+    reader.start(fuse.file_path());
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
+    ASSERT_EQ(::kill(reader.pid(), SIGKILL), 0);
+    EXPECT_FALSE(reader.wait_exit(500ms)) << "SIGKILL released the reader";
+    EXPECT_EQ(task_state(reader.pid()), 'D');
+    fuse.answer_reads();
+    EXPECT_EQ(reader.wait_exit(5s), kKilledBase + SIGKILL);
+}
+
+} // namespace
+} // namespace freezeprobe::testing

@@ -1,0 +1,165 @@
+// RuncContainer runs a real busybox container with the host's runc under a kubelet-style
+// cgroupsPath: pause and resume reach the v1 freezer, exec works, bind mounts are visible, and
+// destruction removes every cgroup directory runc created (including the parents it leaves).
+#include "probe_harness.h"
+#include "runc_container.h"
+#include "text_util.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <optional>
+#include <unistd.h>
+
+namespace freezeprobe::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+#define REQUIRE_RUNC()                                                                             \
+    do {                                                                                           \
+        if (!::freezeprobe::find_runc()) {                                                         \
+            if (::freezeprobe::testing::running_in_ci())                                           \
+                FAIL() << "runc is not installed (tools/setup.sh installs it)";                    \
+            GTEST_SKIP() << "runc is not installed (tools/setup.sh installs it)";                  \
+        }                                                                                          \
+    } while (0)
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string top_component() {
+    return fmt::format("freezeprobe-runc-test-{}", ::getpid());
+}
+
+RuncContainerSpec make_spec() {
+    RuncContainerSpec spec;
+    spec.id = random_hex(64);
+    spec.cgroups_path =
+        fmt::format("/{}/kubepods/burstable/pod{}/{}", top_component(), random_uuid(), spec.id);
+    return spec;
+}
+
+// Every cgroup hierarchy directory that still holds the test's top-level cgroup.
+std::vector<std::string> leftover_cgroups() {
+    std::vector<std::string> left;
+    for (auto &e : fs::directory_iterator("/sys/fs/cgroup"))
+        if (fs::exists(e.path() / top_component()))
+            left.push_back((e.path() / top_component()).string());
+    return left;
+}
+
+// True while pid exists and is not a zombie.
+bool alive(pid_t pid) {
+    std::string stat = read_control_file(fmt::format("/proc/{}/stat", pid));
+    auto close = stat.rfind(')');
+    return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+std::string state(const std::string &file) {
+    return std::string(trim(read_control_file(file)));
+}
+
+TEST(RuncContainerTest, PauseResumeExecAndCleanup) {
+    REQUIRE_PRIVILEGES();
+    REQUIRE_RUNC();
+    std::cout << "[ info     ] " << runc_version() << "\n";
+    auto spec = make_spec();
+    std::string freezer = "/sys/fs/cgroup/freezer" + spec.cgroups_path;
+    std::string unified = "/sys/fs/cgroup/unified" + spec.cgroups_path;
+
+    std::optional<RuncContainer> c;
+    auto t0 = Clock::now();
+    c.emplace(spec);
+    double create_ms = ms_since(t0);
+    std::string work_dir = c->work_dir();
+
+    pid_t pid = c->init_pid();
+    ASSERT_GT(pid, 0);
+    std::string proc_cgroup = read_control_file(fmt::format("/proc/{}/cgroup", pid));
+    EXPECT_NE(proc_cgroup.find(":freezer:" + spec.cgroups_path + "\n"), std::string::npos)
+        << proc_cgroup;
+    EXPECT_EQ(state(freezer + "/freezer.state"), "THAWED");
+
+    t0 = Clock::now();
+    auto paused = c->pause();
+    double pause_ms = ms_since(t0);
+    EXPECT_EQ(paused.exit_code, 0) << paused.err;
+    EXPECT_EQ(state(freezer + "/freezer.state"), "FROZEN");
+    EXPECT_EQ(state(freezer + "/freezer.self_freezing"), "1");
+    if (fs::exists(unified)) // runc's v1 manager does not freeze the hybrid unified hierarchy
+        std::cout << "[ info     ] while paused, unified cgroup.freeze="
+                  << state(unified + "/cgroup.freeze") << "\n";
+
+    auto refused = c->exec({"true"});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("paused"), std::string::npos) << refused.err;
+
+    t0 = Clock::now();
+    auto resumed = c->resume();
+    double resume_ms = ms_since(t0);
+    EXPECT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(state(freezer + "/freezer.state"), "THAWED");
+
+    t0 = Clock::now();
+    auto ran = c->exec({"true"});
+    double exec_ms = ms_since(t0);
+    EXPECT_EQ(ran.exit_code, 0) << ran.err;
+
+    t0 = Clock::now();
+    c.reset();
+    double delete_ms = ms_since(t0);
+    EXPECT_EQ(leftover_cgroups(), std::vector<std::string>{});
+    EXPECT_FALSE(fs::exists(work_dir)) << work_dir;
+    EXPECT_FALSE(alive(pid)) << "container init " << pid << " survived";
+
+    std::cout << fmt::format("[ timing   ] create {:.1f} ms, pause {:.1f} ms, resume {:.1f} ms, "
+                             "exec {:.1f} ms, destroy (delete + cleanup) {:.1f} ms\n",
+                             create_ms, pause_ms, resume_ms, exec_ms, delete_ms);
+    ::testing::Test::RecordProperty("create_ms", static_cast<int>(create_ms));
+    ::testing::Test::RecordProperty("pause_ms", static_cast<int>(pause_ms));
+    ::testing::Test::RecordProperty("resume_ms", static_cast<int>(resume_ms));
+    ::testing::Test::RecordProperty("delete_ms", static_cast<int>(delete_ms));
+}
+
+TEST(RuncContainerTest, BindMountIsReadableInside) {
+    REQUIRE_PRIVILEGES();
+    REQUIRE_RUNC();
+    std::string host_dir = (fs::temp_directory_path() / "freezeprobe-bind-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(host_dir.data()), nullptr);
+    std::ofstream(host_dir + "/hello.txt") << "hello from the host\n";
+    {
+        auto spec = make_spec();
+        spec.mounts.push_back({host_dir, "/mnt/host", true});
+        RuncContainer c(spec);
+        auto cat = c.exec({"cat", "/mnt/host/hello.txt"});
+        EXPECT_EQ(cat.exit_code, 0) << cat.err;
+        EXPECT_EQ(cat.out, "hello from the host\n");
+        auto write = c.exec({"sh", "-c", "echo x > /mnt/host/new.txt"});
+        EXPECT_NE(write.exit_code, 0) << "read-only bind mount was writable";
+    }
+    EXPECT_FALSE(fs::exists(host_dir + "/new.txt"));
+    EXPECT_TRUE(fs::exists(host_dir + "/hello.txt")); // cleanup did not reach through the mount
+    EXPECT_EQ(leftover_cgroups(), std::vector<std::string>{});
+    fs::remove_all(host_dir);
+}
+
+TEST(RuncContainerTest, FailedCreateThrowsAndCleansUp) {
+    REQUIRE_PRIVILEGES();
+    REQUIRE_RUNC();
+    auto spec = make_spec();
+    spec.args = {"/bin/no-such-binary"};
+    try {
+        RuncContainer c(spec);
+        ADD_FAILURE() << "runc run of a missing binary succeeded";
+    } catch (const std::runtime_error &e) {
+        EXPECT_NE(std::string(e.what()).find("no-such-binary"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(leftover_cgroups(), std::vector<std::string>{});
+}
+
+} // namespace
+} // namespace freezeprobe::testing

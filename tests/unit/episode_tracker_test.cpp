@@ -1,0 +1,218 @@
+// The freeze state machine fed with synthetic sequences, including runc's exact v1 loop
+// (opencontainers/cgroups fs/freezer.go: up to 1000 FROZEN writes and reads, THAWED every 50th
+// try, and a final THAWED on failure) and the v2 ordering quirks of the ring buffer.
+#include "episode_tracker.h"
+
+#include <gtest/gtest.h>
+
+namespace freezeprobe {
+namespace {
+
+constexpr std::uint64_t ms = 1'000'000;
+constexpr std::uint64_t us = 1'000;
+const CgroupKey key{42, 1000};
+const Task runc{100, 101, "runc"};
+
+CgroupRef ref() {
+    CgroupRef r;
+    r.version = 1;
+    r.path = "/kubepods/burstable/podx/abc";
+    r.id = key.second;
+    return r;
+}
+
+struct RuncLoopResult {
+    std::vector<EpisodeReport> reports;
+    std::uint64_t end = 0;
+};
+
+// Plays runc's v1 freeze loop; the kernel reports FROZEN on try frozen_at (or never).
+RuncLoopResult play_runc_v1_loop(EpisodeTracker &t, std::optional<int> frozen_at) {
+    RuncLoopResult r;
+    std::uint64_t now = 1'000 * ms;
+    auto take = [&](std::vector<EpisodeReport> v) {
+        for (auto &x : v)
+            r.reports.push_back(x);
+    };
+    for (int i = 0; i < 1000; ++i) {
+        if (i % 50 == 49) {
+            take(t.on_freeze_request(key, ref(), now, runc, false));
+            now += 10 * ms;
+            take(t.tick(now));
+        }
+        take(t.on_freeze_request(key, ref(), now, runc, true));
+        now += 50 * us;
+        if (i % 25 == 24)
+            now += 10 * us;
+        bool frozen = frozen_at && i == *frozen_at;
+        take(t.on_state_read(key, now, frozen ? "FROZEN\n" : "FREEZING\n", false));
+        now += 50 * us;
+        take(t.tick(now));
+        if (frozen) {
+            r.end = now;
+            return r;
+        }
+    }
+    take(t.on_freeze_request(key, ref(), now, runc, false)); // deferred thaw on failure
+    r.end = now;
+    return r;
+}
+
+TEST(EpisodeTracker, RuncV1LoopThatNeverFreezesIsOneAbortedEpisode) {
+    EpisodeTracker t;
+    auto run = play_runc_v1_loop(t, std::nullopt);
+    EXPECT_TRUE(run.reports.empty()) << "nothing ends while runc keeps trying";
+    EXPECT_FALSE(t.freeze_in_effect(key)) << "thawed, though the episode waits out its grace";
+    EXPECT_EQ(t.open_episodes(), 1u);
+    auto reports = t.tick(run.end + 300 * ms);
+    ASSERT_EQ(reports.size(), 1u);
+    auto &r = reports[0];
+    EXPECT_EQ(r.outcome, EpisodeOutcome::aborted);
+    EXPECT_EQ(r.counts.writes, 1000u);
+    EXPECT_EQ(r.counts.reads, 1000u);
+    EXPECT_EQ(r.counts.thaws, 21u); // 20 periodic + the final one
+    EXPECT_EQ(r.writer.pid, runc.pid);
+    EXPECT_EQ(r.end_ns, run.end) << "the episode ends at the final thaw, not at the grace expiry";
+    EXPECT_GT(r.end_ns - r.start_ns, 200 * ms) << "runc sleeps about 200 ms in its loop";
+    EXPECT_FALSE(t.freeze_in_effect(key));
+}
+
+TEST(EpisodeTracker, RuncV1LoopThatFreezesIsFrozenThenThawed) {
+    EpisodeTracker t;
+    auto run = play_runc_v1_loop(t, 60); // after one periodic thaw
+    ASSERT_EQ(run.reports.size(), 1u);
+    EXPECT_EQ(run.reports[0].outcome, EpisodeOutcome::frozen);
+    EXPECT_EQ(run.reports[0].counts.writes, 61u);
+    EXPECT_EQ(run.reports[0].counts.reads, 61u);
+    EXPECT_EQ(run.reports[0].counts.thaws, 1u);
+    EXPECT_TRUE(t.freeze_in_effect(key));
+    auto thawed = t.on_freeze_request(key, ref(), run.end + 5'000 * ms, runc, false);
+    ASSERT_EQ(thawed.size(), 1u);
+    EXPECT_EQ(thawed[0].outcome, EpisodeOutcome::thawed);
+    EXPECT_EQ(thawed[0].end_ns - thawed[0].start_ns, run.end + 5'000 * ms - 1'000 * ms);
+    EXPECT_FALSE(t.freeze_in_effect(key));
+}
+
+TEST(EpisodeTracker, V2FreezeCompletesOnNotificationThenThaws) {
+    EpisodeTracker t;
+    EXPECT_TRUE(t.on_freeze_request(key, ref(), 10 * ms, runc, true).empty());
+    auto frozen = t.on_notify_frozen(key, 12 * ms, true);
+    ASSERT_EQ(frozen.size(), 1u);
+    EXPECT_EQ(frozen[0].outcome, EpisodeOutcome::frozen);
+    EXPECT_EQ(frozen[0].end_ns - frozen[0].start_ns, 2 * ms);
+    EXPECT_TRUE(t.on_notify_frozen(key, 20 * ms, false).empty());
+    auto thawed = t.on_freeze_request(key, ref(), 19 * ms, runc, false);
+    ASSERT_EQ(thawed.size(), 1u);
+    EXPECT_EQ(thawed[0].outcome, EpisodeOutcome::thawed);
+}
+
+TEST(EpisodeTracker, V2NotificationDeliveredBeforeItsWriteStillCompletes) {
+    EpisodeTracker t;
+    // The tracepoint fired inside the write, so its record was queued before the write's.
+    EXPECT_TRUE(t.on_notify_frozen(key, 10 * ms + 5 * us, true).empty());
+    auto frozen = t.on_freeze_request(key, ref(), 10 * ms, runc, true);
+    ASSERT_EQ(frozen.size(), 1u);
+    EXPECT_EQ(frozen[0].outcome, EpisodeOutcome::frozen);
+    EXPECT_EQ(frozen[0].end_ns - frozen[0].start_ns, 5 * us);
+}
+
+TEST(EpisodeTracker, OldNotificationDoesNotCompleteANewEpisode) {
+    EpisodeTracker t;
+    t.on_notify_frozen(key, 1 * ms, true); // from long before
+    EXPECT_TRUE(t.on_freeze_request(key, ref(), 10 * ms, runc, true).empty());
+    EXPECT_EQ(t.pending().size(), 1u);
+}
+
+TEST(EpisodeTracker, StallIsDueOnceAfterTheThresholdAndNeverWhenFrozen) {
+    EpisodeTracker t(TrackerConfig{500 * ms, 250 * ms});
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    EXPECT_TRUE(t.due_stalls(499 * ms).empty());
+    auto due = t.due_stalls(500 * ms);
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_EQ(due[0].writer.comm, "runc");
+    EXPECT_TRUE(t.due_stalls(900 * ms).empty()) << "one stall per episode";
+    std::vector<Blocker> blockers{{7, 7, "cat", "D", "request_wait_answer", {}, {}, {}}};
+    t.set_blockers(key, blockers);
+    t.on_freeze_request(key, ref(), 1'000 * ms, runc, false);
+    auto ended = t.tick(2'000 * ms);
+    ASSERT_EQ(ended.size(), 1u);
+    EXPECT_EQ(ended[0].outcome, EpisodeOutcome::aborted);
+    ASSERT_EQ(ended[0].blockers.size(), 1u) << "the last blockers come with the episode";
+    EXPECT_EQ(ended[0].blockers[0].wchan, "request_wait_answer");
+
+    EpisodeTracker quick;
+    quick.on_freeze_request(key, ref(), 0, runc, true);
+    quick.on_state_read(key, 1 * ms, "FROZEN\n", false);
+    EXPECT_TRUE(quick.due_stalls(10'000 * ms).empty());
+}
+
+TEST(EpisodeTracker, JoinsAreCountedOnlyDuringAnEpisode) {
+    EpisodeTracker t;
+    t.on_join(key);
+    EXPECT_FALSE(t.freeze_in_effect(key));
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    t.on_join(key);
+    t.on_freeze_request(key, ref(), 5 * ms, runc, false);
+    t.on_join(key); // between runc's periodic thaw and its next freeze: same episode
+    t.on_freeze_request(key, ref(), 15 * ms, runc, true);
+    t.on_freeze_request(key, ref(), 20 * ms, runc, false);
+    auto ended = t.tick(1'000 * ms);
+    ASSERT_EQ(ended.size(), 1u);
+    EXPECT_EQ(ended[0].counts.joins, 2u);
+}
+
+TEST(EpisodeTracker, RemovalEndsAPendingEpisode) {
+    EpisodeTracker t;
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    auto removed = t.on_removed(key, 3 * ms);
+    ASSERT_EQ(removed.size(), 1u);
+    EXPECT_EQ(removed[0].outcome, EpisodeOutcome::removed);
+    EXPECT_EQ(t.open_episodes(), 0u);
+
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    t.on_state_read(key, 1 * ms, "FROZEN", false);
+    EXPECT_TRUE(t.on_removed(key, 3 * ms).empty()) << "reported frozen already";
+    EXPECT_EQ(t.open_episodes(), 0u);
+
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    t.on_freeze_request(key, ref(), 1 * ms, runc, false);
+    auto given_up = t.on_removed(key, 3 * ms);
+    ASSERT_EQ(given_up.size(), 1u);
+    EXPECT_EQ(given_up[0].outcome, EpisodeOutcome::aborted) << "thawed before it was removed";
+    EXPECT_EQ(given_up[0].end_ns, 1 * ms);
+}
+
+TEST(EpisodeTracker, FinishReportsWhatIsStillOpen) {
+    EpisodeTracker t;
+    const CgroupKey other{42, 2000};
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    t.on_freeze_request(other, ref(), 0, runc, true);
+    t.on_freeze_request(other, ref(), 1 * ms, runc, false);
+    auto left = t.finish(10 * ms);
+    ASSERT_EQ(left.size(), 2u);
+    EXPECT_EQ(left[0].outcome, EpisodeOutcome::open);
+    EXPECT_EQ(left[0].end_ns, 10 * ms);
+    EXPECT_EQ(left[1].outcome, EpisodeOutcome::aborted);
+}
+
+TEST(EpisodeTracker, OwnReadsCompleteButAreNotCounted) {
+    EpisodeTracker t;
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    t.on_state_read(key, 1 * ms, "FREEZING\n", true);
+    auto frozen = t.on_state_read(key, 2 * ms, "FROZEN\n", true);
+    ASSERT_EQ(frozen.size(), 1u);
+    EXPECT_EQ(frozen[0].counts.reads, 0u);
+}
+
+TEST(EpisodeTracker, StateFileContents) {
+    EXPECT_EQ(reads_as_frozen("FROZEN\n"), true);
+    EXPECT_EQ(reads_as_frozen("FREEZING\n"), false);
+    EXPECT_EQ(reads_as_frozen("THAWED\n"), false);
+    EXPECT_EQ(reads_as_frozen("populated 1\nfrozen 1\n"), true);
+    EXPECT_EQ(reads_as_frozen("populated 1\nfrozen 0\n"), false);
+    EXPECT_EQ(reads_as_frozen("populated 1\nfroz"), std::nullopt) << "a short read";
+    EXPECT_EQ(reads_as_frozen(""), std::nullopt);
+}
+
+} // namespace
+} // namespace freezeprobe

@@ -1,0 +1,134 @@
+#include "blocker_scan.h"
+
+#include "bpf_probe.h"
+#include "container_resolver.h"
+#include "scratch.h"
+#include "text_util.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace freezeprobe {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Member {
+    std::uint32_t tid;
+    std::string cgroup; // from the hierarchy root
+};
+
+// Every thread of the cgroup and its descendants, with the cgroup it is in.
+std::vector<Member> members(const Hierarchy &h, const std::string &cgroup_path) {
+    std::vector<Member> out;
+    const char *list = h.version == 1 ? "tasks" : "cgroup.threads";
+    auto add = [&](const fs::path &dir) {
+        std::istringstream tids(read_control_file((dir / list).string()));
+        auto rel = "/" + dir.lexically_relative(h.mount_point).string();
+        if (rel == "/.")
+            rel = "/";
+        for (std::uint32_t tid; tids >> tid;)
+            out.push_back(Member{tid, rel});
+    };
+    fs::path top = h.mount_point + (cgroup_path == "/" ? "" : cgroup_path);
+    std::error_code ec;
+    add(top);
+    for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_directory(ec) && !it->is_symlink(ec))
+            add(it->path());
+    return out;
+}
+
+std::string read_proc(std::uint32_t tid, const char *file) {
+    return read_control_file("/proc/" + std::to_string(tid) + "/" + file);
+}
+
+std::uint32_t tgid_of(std::uint32_t tid) {
+    std::istringstream status(read_proc(tid, "status"));
+    for (std::string line; std::getline(status, line);)
+        if (line.starts_with("Tgid:"))
+            return static_cast<std::uint32_t>(std::stoul(line.substr(5)));
+    return tid;
+}
+
+// Without the iterator: frozen v1 tasks sleep in __refrigerator, frozen v2 tasks in the
+// freezer trap of get_signal. A v1 task frozen in place (e.g. a vfork parent) is missed.
+bool looks_frozen(int version, const std::string &state, const std::string &wchan) {
+    if (state == "T" || state == "t" || state == "Z" || state == "X")
+        return true;
+    if (version == 1)
+        return wchan == "__refrigerator";
+    return wchan == "do_freezer_trap" || wchan == "get_signal";
+}
+
+} // namespace
+
+bool parse_proc_stat(const std::string &text, std::string &comm, std::string &state) {
+    auto open = text.find('(');
+    auto close = text.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open ||
+        close + 2 >= text.size())
+        return false;
+    comm = text.substr(open + 1, close - open - 1);
+    state = text.substr(close + 2, 1);
+    return true;
+}
+
+std::vector<std::string> parse_kernel_stack(const std::string &text) {
+    std::vector<std::string> frames;
+    for (auto line : split(text, '\n')) {
+        auto frame = trim(line);
+        if (auto end = frame.find("] "); frame.starts_with("[<") && end != std::string_view::npos)
+            frame.remove_prefix(end + 2);
+        if (!frame.empty())
+            frames.emplace_back(frame);
+    }
+    return frames;
+}
+
+BlockerScanner::BlockerScanner() {
+    try {
+        tasks_ = TaskScanner::load();
+        method_ = "task iterator";
+    } catch (const ProbeError &e) {
+        method_ = std::string("/proc heuristics (") + e.what() + ")";
+    }
+}
+
+BlockerScanner::~BlockerScanner() = default;
+
+std::vector<Blocker> BlockerScanner::scan(const Hierarchy &h,
+                                          const std::string &cgroup_path) const {
+    auto found = members(h, cgroup_path);
+    std::map<std::uint32_t, TaskFreezeState> states;
+    if (tasks_)
+        states = tasks_->snapshot();
+    std::vector<Blocker> blockers;
+    for (auto &m : found) {
+        if (blockers.size() >= max_blockers)
+            break;
+        Blocker b;
+        b.tid = m.tid;
+        if (!parse_proc_stat(read_proc(m.tid, "stat"), b.comm, b.state))
+            continue; // gone
+        b.wchan = std::string(trim(read_proc(m.tid, "wchan")));
+        if (tasks_) {
+            auto s = states.find(m.tid);
+            if (s == states.end() || s->second.exiting || s->second.stopped_or_traced() ||
+                (h.version == 1 ? s->second.v1_frozen : s->second.v2_frozen))
+                continue;
+            b.pid = s->second.pid;
+        } else {
+            if (looks_frozen(h.version, b.state, b.wchan))
+                continue;
+            b.pid = tgid_of(m.tid);
+        }
+        b.stack = parse_kernel_stack(read_proc(m.tid, "stack"));
+        b.cgroup = m.cgroup;
+        b.container = resolve_container(m.cgroup);
+        blockers.push_back(std::move(b));
+    }
+    return blockers;
+}
+
+} // namespace freezeprobe

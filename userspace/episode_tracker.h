@@ -1,0 +1,116 @@
+// The freeze state machine, one per cgroup (DESIGN.md section 4). It turns freeze and thaw
+// requests, reads of the freeze state, v2 frozen notifications, joins and removals into
+// episodes, and says when an episode has been pending long enough to look for blockers.
+// Pure logic over monotonic timestamps: no I/O, so every sequence can be unit-tested.
+#pragma once
+
+#include "event_model.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace freezeprobe {
+
+// A cgroup: the hierarchy's device and the cgroup id within it.
+using CgroupKey = std::pair<std::uint32_t, std::uint64_t>;
+
+struct TrackerConfig {
+    std::uint64_t stall_after_ns = 500'000'000;
+    // runc thaws every 50 tries and freezes again 10 ms later: a thaw followed by a new freeze
+    // request within this window continues the same episode.
+    std::uint64_t thaw_grace_ns = 250'000'000;
+};
+
+// An episode as the tracker sees it when it reports on it.
+struct EpisodeReport {
+    CgroupKey key;
+    CgroupRef cgroup;
+    std::uint64_t start_ns = 0; // monotonic
+    std::uint64_t end_ns = 0;   // monotonic: when the outcome happened
+    EpisodeOutcome outcome = EpisodeOutcome::open;
+    EpisodeCounts counts;
+    Task writer;
+    std::vector<Blocker> blockers;
+};
+
+// An episode pending for longer than stall_after: look for its blockers.
+struct StallDue {
+    CgroupKey key;
+    CgroupRef cgroup;
+    std::uint64_t start_ns = 0;
+    EpisodeCounts counts;
+    Task writer;
+};
+
+class EpisodeTracker {
+  public:
+    explicit EpisodeTracker(TrackerConfig config = {}) : config_(config) {}
+
+    // A successful write of FROZEN/1 (freeze = true) or THAWED/0 (freeze = false).
+    std::vector<EpisodeReport> on_freeze_request(const CgroupKey &key, const CgroupRef &cgroup,
+                                                 std::uint64_t time, const Task &writer,
+                                                 bool freeze);
+    // What a read of freezer.state (v1) or cgroup.events (v2) returned. Reads by freezeprobe itself
+    // (by_self) complete episodes but are not counted.
+    std::vector<EpisodeReport> on_state_read(const CgroupKey &key, std::uint64_t time,
+                                             std::string_view content, bool by_self);
+    // v2 cgroup_notify_frozen tracepoint.
+    std::vector<EpisodeReport> on_notify_frozen(const CgroupKey &key, std::uint64_t time,
+                                                bool frozen);
+    // A successful cgroup.procs / tasks / cgroup.threads write into the cgroup.
+    void on_join(const CgroupKey &key);
+    std::vector<EpisodeReport> on_removed(const CgroupKey &key, std::uint64_t time);
+
+    // Time passed: aborted episodes whose grace ran out.
+    std::vector<EpisodeReport> tick(std::uint64_t now);
+    // Episodes that just crossed stall_after (each reported once).
+    std::vector<StallDue> due_stalls(std::uint64_t now);
+    // Episodes still waiting to complete, for the loader's own look at the freeze state.
+    std::vector<std::pair<CgroupKey, CgroupRef>> pending() const;
+    void set_blockers(const CgroupKey &key, std::vector<Blocker> blockers);
+    // The end of the run: pending episodes are reported as open (or aborted if thawed).
+    std::vector<EpisodeReport> finish(std::uint64_t now);
+
+    // A freeze was requested on the cgroup and it has not been thawed since.
+    bool freeze_in_effect(const CgroupKey &key) const {
+        auto it = episodes_.find(key);
+        return it != episodes_.end() && it->second.phase != Phase::thaw_pending;
+    }
+    std::size_t open_episodes() const { return episodes_.size(); }
+
+  private:
+    enum class Phase { freezing, thaw_pending, frozen };
+    struct Episode {
+        CgroupRef cgroup;
+        std::uint64_t start_ns = 0;
+        std::uint64_t thaw_ns = 0;
+        Phase phase = Phase::freezing;
+        bool stall_reported = false;
+        EpisodeCounts counts;
+        Task writer;
+        std::vector<Blocker> blockers;
+    };
+    struct Notification {
+        std::uint64_t time = 0;
+        bool frozen = false;
+    };
+
+    EpisodeReport report(const CgroupKey &key, const Episode &e, EpisodeOutcome outcome,
+                         std::uint64_t end) const;
+    std::vector<EpisodeReport> became_frozen(const CgroupKey &key, std::uint64_t time);
+
+    TrackerConfig config_;
+    std::map<CgroupKey, Episode> episodes_;
+    // The last v2 notification per cgroup: the ring buffer delivers a write after the
+    // tracepoints that fired inside it, so a freeze may be reported done before it is asked for.
+    std::map<CgroupKey, Notification> notified_;
+};
+
+// What a state file's content says: true frozen, false not (yet), nullopt unreadable.
+std::optional<bool> reads_as_frozen(std::string_view content);
+
+} // namespace freezeprobe

@@ -1,0 +1,32 @@
+#include "event_model.h"
+
+namespace freezeprobe {
+
+const char *type_name(const Event &event) {
+    struct Name {
+        const char *operator()(const FreezeWrite &) const { return "freeze_write"; }
+        const char *operator()(const ProcsWrite &) const { return "procs_write"; }
+        const char *operator()(const Lost &) const { return "lost"; }
+        const char *operator()(const FreezeStall &) const { return "freeze_stall"; }
+        const char *operator()(const FreezeEpisode &) const { return "freeze_episode"; }
+    };
+    return std::visit(Name{}, event.body);
+}
+
+const char *outcome_name(EpisodeOutcome outcome) {
+    switch (outcome) {
+    case EpisodeOutcome::frozen:
+        return "frozen";
+    case EpisodeOutcome::aborted:
+        return "aborted";
+    case EpisodeOutcome::thawed:
+        return "thawed";
+    case EpisodeOutcome::removed:
+        return "removed";
+    case EpisodeOutcome::open:
+        break;
+    }
+    return "open";
+}
+
+} // namespace freezeprobe

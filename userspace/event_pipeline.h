@@ -1,0 +1,65 @@
+// The userspace pipeline behind the probe, without the probe: records in, events out. It wires
+// the resolvers (EventBuilder) to the freeze state machine (EpisodeTracker), applies the filter,
+// and on each tick runs the timers: aborted episodes, freezeprobe's own look at a pending freeze's
+// state file, and the blocker scan of a stalled one. The two pieces of I/O the timers need are
+// passed in, so that the whole pipeline runs in unit tests on synthetic records.
+#pragma once
+
+#include "episode_tracker.h"
+#include "event_builder.h"
+#include "event_filter.h"
+
+#include <functional>
+#include <map>
+#include <string>
+
+namespace freezeprobe {
+
+struct PipelineTimers {
+    std::uint64_t state_check_interval_ns = 100'000'000;
+    std::uint64_t blocker_rescan_interval_ns = 1'000'000'000;
+};
+
+class EventPipeline {
+  public:
+    using Sink = std::function<void(const Event &)>;
+    // The content of a cgroup's freeze state file (freezer.state / cgroup.events); "" if gone.
+    using StateReader = std::function<std::string(const Hierarchy &, const std::string &path)>;
+    // The blockers of a cgroup (and its descendants).
+    using BlockerFinder =
+        std::function<std::vector<Blocker>(const Hierarchy &, const std::string &path)>;
+
+    EventPipeline(CgroupResolver &resolver, WallClock clock, TrackerConfig tracker,
+                  PipelineTimers timers, EventFilter filter, Sink sink, std::uint32_t self_pid,
+                  StateReader read_state, BlockerFinder find_blockers);
+
+    void on_record(const Record &record);
+    void tick(std::uint64_t now);
+    // The end of the run: episodes still pending are reported as open.
+    void finish(std::uint64_t now);
+    void lost(std::uint64_t count);
+
+    bool freeze_in_effect(const CgroupKey &key) const { return tracker_.freeze_in_effect(key); }
+    std::uint64_t delivered() const { return delivered_; }
+
+  private:
+    void on_io(const IoRecord &r);
+    void on_cgroup(const CgroupRecord &r);
+    void emit(const Event &event);
+    void emit(const std::vector<EpisodeReport> &reports);
+    std::vector<Blocker> blockers_of(const CgroupKey &key, const CgroupRef &cgroup);
+
+    EventBuilder builder_;
+    EpisodeTracker tracker_;
+    PipelineTimers timers_;
+    EventFilter filter_;
+    Sink sink_;
+    std::uint32_t self_pid_;
+    StateReader read_state_;
+    BlockerFinder find_blockers_;
+    std::map<CgroupKey, std::uint64_t> last_state_check_;
+    std::map<CgroupKey, std::uint64_t> last_blocker_scan_;
+    std::uint64_t delivered_ = 0;
+};
+
+} // namespace freezeprobe

@@ -1,0 +1,73 @@
+// A tiny FUSE filesystem, served over the raw /dev/fuse protocol by a thread of this process, whose
+// one file never answers a read until told to. A task reading it waits in request_wait_answer;
+// once a freeze signals it, the kernel sends FUSE_INTERRUPT, which we ignore, and the task stays
+// in D state: the freeze of its cgroup (v1 and v2) cannot complete until the read is answered,
+// failed or the connection aborted. The demo and the tests use it to block a freeze on purpose.
+//
+// Killing the reader does NOT release it (SIGKILL stays pending in request_wait_answer); only
+// answer_reads(), fail_reads(), abort_connection() or the destructor do.
+//
+// A process forked from this one inherits the /dev/fuse descriptor. The connection ends only when
+// its last descriptor closes, so a forked reader should close inherited descriptors (e.g.
+// close_range(3, ~0U, 0)) or abort_connection() cannot abort it.
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace freezeprobe {
+
+// A FUSE filesystem served by a thread of this process, with one file whose reads are held
+// unanswered until released. Used by the demo and the tests to block a cgroup freeze on purpose.
+class HangFuse {
+  public:
+    // Mounts at a new directory under base_dir (created; e.g. /tmp) and starts serving.
+    // Throws std::system_error with context on failure (no /dev/fuse, mount refused...).
+    explicit HangFuse(const std::string &base_dir = "/tmp");
+    // Answers held reads with EIO, then unmounts (MNT_DETACH), stops the thread, closes the
+    // connection (aborting anything still waiting) and removes the directory. Never throws.
+    ~HangFuse();
+    HangFuse(const HangFuse &) = delete;
+    HangFuse &operator=(const HangFuse &) = delete;
+
+    const std::string &mount_point() const { return mount_point_; }
+    std::string file_path() const { return mount_point_ + "/hang"; }
+    // Blocks until at least n READ requests are being held, or timeout; returns whether they are.
+    bool wait_for_held_reads(std::size_t n, std::chrono::milliseconds timeout);
+    std::size_t held_reads() const;
+    void answer_reads();            // reply to every held READ with 16 bytes of data
+    void fail_reads(int err = EIO); // reply to every held READ with -err
+    // Closes the /dev/fuse fd: every waiter gets ECONNABORTED; serving stops.
+    void abort_connection();
+
+  private:
+    void serve();
+    void handle(const char *msg, std::size_t len);
+    void reply(std::uint64_t unique, int error, const void *payload = nullptr,
+               std::size_t size = 0);
+    void release_held(int error);
+    void stop_thread();
+    void cleanup() noexcept;
+
+    std::string mount_point_;
+    int fuse_fd_ = -1;
+    int wake_fd_ = -1; // eventfd: tells the serving thread to stop
+    bool mounted_ = false;
+    std::thread thread_;
+
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    std::vector<std::uint64_t> held_; // uniques of unanswered READs
+    bool initialized_ = false;        // INIT answered
+    bool ended_ = false;              // serving stopped (unmounted, aborted or stopped)
+    bool closing_ = false;            // new READs are failed at once instead of held
+};
+
+} // namespace freezeprobe

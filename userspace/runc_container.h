@@ -1,0 +1,81 @@
+// A real OCI container run by the host's runc binary, for the demo and the integration tests: a
+// busybox rootfs in a temporary bundle, a private runc state directory, and a cleanup that is
+// bounded even when the container is stuck (frozen, or blocked in a FUSE read). runc is always
+// started by fork/exec with an argv, never through a shell, and only that child is ever killed.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace freezeprobe {
+
+struct RuncBindMount {
+    std::string source, destination;
+    bool read_only = true;
+};
+
+struct RuncContainerSpec {
+    std::string id; // container id, e.g. 64 lowercase hex
+    // OCI linux.cgroupsPath, kubelet cgroupfs style, e.g.
+    // "/freezeprobe-test-1/kubepods/burstable/pod<uid>/<id>". On a v1 or hybrid host runc creates
+    // it in every hierarchy; the parents it created are removed on destruction when the first
+    // component starts with "freezeprobe-".
+    std::string cgroups_path;
+    std::vector<std::string> args = {"/bin/sleep", "3600"}; // container init process
+    std::vector<RuncBindMount> mounts; // extra bind mounts (e.g. a FUSE mount to read from inside)
+};
+
+struct RuncResult {
+    int exit_code; // -1 when runc was killed (timeout) or could not be started
+    std::string out, err;
+};
+
+// Path of the runc binary (PATH, then the usual sbin directories); nullopt if not installed.
+std::optional<std::string> find_runc();
+// First line of `runc --version`, "" if none.
+std::string runc_version();
+
+class RuncContainer {
+  public:
+    // Builds the bundle and runs the container detached (`runc run -d`, stdio on /dev/null).
+    // Throws std::runtime_error with runc's error output on failure, after cleaning up.
+    explicit RuncContainer(RuncContainerSpec spec);
+    // Never throws, never hangs: thaws, `runc delete --force`, removes the cgroup directories and
+    // the bundle and state directories. Problems are reported on stderr. A container whose task
+    // is stuck in D state (e.g. a FUSE read that SIGKILL cannot end) survives runc delete: cleanup
+    // then gives up after ~14 s and leaves the leaf cgroup, so release the blocker (answer or
+    // fail the FUSE reads, abort the connection) BEFORE destroying the container.
+    ~RuncContainer();
+    RuncContainer(const RuncContainer &) = delete;
+    RuncContainer &operator=(const RuncContainer &) = delete;
+
+    // Runs `runc --root <private root> <runc_args...>`, capturing stdout and stderr; on timeout
+    // the runc process is killed by its PID and exit_code is -1.
+    RuncResult run(std::vector<std::string> runc_args,
+                   std::chrono::seconds timeout = std::chrono::seconds(30));
+    RuncResult pause();  // runc pause <id>
+    RuncResult resume(); // runc resume <id>
+    // runc exec [--ignore-paused] <id> args... (an exec into a frozen container blocks until the
+    // timeout).
+    RuncResult exec(std::vector<std::string> args, bool ignore_paused = false,
+                    std::chrono::seconds timeout = std::chrono::seconds(30));
+    // The "pid" of `runc state`; throws std::runtime_error if runc cannot tell.
+    pid_t init_pid();
+    const RuncContainerSpec &spec() const { return spec_; }
+    // The temporary directory that holds the bundle and runc's state (removed on destruction).
+    const std::string &work_dir() const { return work_dir_; }
+
+  private:
+    void cleanup() noexcept;
+
+    RuncContainerSpec spec_;
+    std::string runc_;
+    std::string work_dir_; // <tmp>/freezeprobe-runc-XXXXXX
+    std::string bundle_;   // work_dir_/bundle (config.json, rootfs/)
+    std::string root_;     // work_dir_/state (runc --root)
+};
+
+} // namespace freezeprobe
