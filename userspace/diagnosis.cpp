@@ -52,7 +52,7 @@ std::string writer_text(const Task &w) {
 
 std::string blockers_text(const std::vector<Blocker> &blockers) {
     if (blockers.empty())
-        return "no task of the cgroup was seen unfrozen";
+        return "no blocking task was caught while it was pending";
     std::string text = fmt::format("{} task{} not frozen: ", blockers.size(),
                                    blockers.size() == 1 ? " is" : "s are");
     for (std::size_t i = 0; i < blockers.size() && i < 3; ++i)

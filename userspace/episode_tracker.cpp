@@ -134,16 +134,16 @@ std::vector<StallDue> EpisodeTracker::due_stalls(std::uint64_t now) {
             now - e.start_ns < config_.stall_after_ns)
             continue;
         e.stall_reported = true;
-        out.push_back(StallDue{key, e.cgroup, e.start_ns, e.counts, e.writer});
+        out.push_back(StallDue{key, e.cgroup, e.start_ns, e.counts, e.writer, e.blockers});
     }
     return out;
 }
 
-std::vector<std::pair<CgroupKey, CgroupRef>> EpisodeTracker::pending() const {
-    std::vector<std::pair<CgroupKey, CgroupRef>> out;
+std::vector<PendingEpisode> EpisodeTracker::pending() const {
+    std::vector<PendingEpisode> out;
     for (auto &[key, e] : episodes_)
         if (e.phase == Phase::freezing)
-            out.emplace_back(key, e.cgroup);
+            out.push_back(PendingEpisode{key, e.cgroup, e.start_ns, !e.blockers.empty()});
     return out;
 }
 

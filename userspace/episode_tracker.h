@@ -37,14 +37,26 @@ struct EpisodeReport {
     std::vector<Blocker> blockers;
 };
 
-// An episode pending for longer than stall_after: look for its blockers.
+// An episode pending for longer than stall_after, with the last blockers seen.
 struct StallDue {
     CgroupKey key;
     CgroupRef cgroup;
     std::uint64_t start_ns = 0;
     EpisodeCounts counts;
     Task writer;
+    std::vector<Blocker> blockers;
 };
+
+// An episode still waiting to complete.
+struct PendingEpisode {
+    CgroupKey key;
+    CgroupRef cgroup;
+    std::uint64_t start_ns = 0;
+    bool has_blockers = false;
+};
+
+// What a cgroup's freeze state files say right now.
+enum class FreezeState { thawed, freezing, frozen };
 
 class EpisodeTracker {
   public:
@@ -70,7 +82,11 @@ class EpisodeTracker {
     // Episodes that just crossed stall_after (each reported once).
     std::vector<StallDue> due_stalls(std::uint64_t now);
     // Episodes still waiting to complete, for the loader's own look at the freeze state.
-    std::vector<std::pair<CgroupKey, CgroupRef>> pending() const;
+    std::vector<PendingEpisode> pending() const;
+    // freezeprobe itself saw the cgroup frozen.
+    std::vector<EpisodeReport> on_seen_frozen(const CgroupKey &key, std::uint64_t time) {
+        return became_frozen(key, time);
+    }
     void set_blockers(const CgroupKey &key, std::vector<Blocker> blockers);
     // The end of the run: pending episodes are reported as open (or aborted if thawed).
     std::vector<EpisodeReport> finish(std::uint64_t now);

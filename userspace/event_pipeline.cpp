@@ -21,8 +21,7 @@ void EventPipeline::emit(const Event &event) {
 
 void EventPipeline::emit(const std::vector<EpisodeReport> &reports) {
     for (auto &r : reports) {
-        last_state_check_.erase(r.key);
-        last_blocker_scan_.erase(r.key);
+        looks_.erase(r.key);
         emit(builder_.episode_event(r));
     }
 }
@@ -70,41 +69,40 @@ void EventPipeline::on_cgroup(const CgroupRecord &r) {
         emit(tracker_.on_removed(*key, r.mono_ns));
 }
 
-std::vector<Blocker> EventPipeline::blockers_of(const CgroupKey &key, const CgroupRef &cgroup) {
-    const Hierarchy *h = builder_.hierarchy_of(key);
-    if (!h || !cgroup.path)
-        return {};
-    return find_blockers_(*h, *cgroup.path);
+// freezeprobe's own look at a pending freeze. Its read of the state matters: v1 decides FROZEN
+// only when freezer.state is read, and a runtime that makes a single write (crun, containerd) may
+// never read it. Blockers only count when the cgroup was freezing both before and after the scan.
+void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now) {
+    const Hierarchy *h = builder_.hierarchy_of(p.key);
+    if (!h || !p.cgroup.path)
+        return;
+    auto &looks = looks_[p.key];
+    auto blocker_interval =
+        p.has_blockers ? timers_.blocker_rescan_interval_ns : timers_.blocker_sample_interval_ns;
+    bool want_blockers = now - p.start_ns >= timers_.blocker_sample_after_ns &&
+                         now - looks.blockers >= blocker_interval;
+    if (!want_blockers && now - looks.state < timers_.state_check_interval_ns)
+        return;
+    looks.state = now;
+    auto state = read_state_(*h, *p.cgroup.path);
+    if (state == FreezeState::frozen) {
+        emit(tracker_.on_seen_frozen(p.key, now));
+        return;
+    }
+    if (!want_blockers || state != FreezeState::freezing)
+        return;
+    looks.blockers = now;
+    auto blockers = find_blockers_(*h, *p.cgroup.path);
+    if (read_state_(*h, *p.cgroup.path) == FreezeState::freezing)
+        tracker_.set_blockers(p.key, std::move(blockers));
 }
 
 void EventPipeline::tick(std::uint64_t now) {
     emit(tracker_.tick(now));
-    // freezeprobe's own read of the freeze state: v1 decides FROZEN only when the file is read,
-    // and a runtime that makes a single write (crun, containerd) may never read it.
-    for (auto &[key, cgroup] : tracker_.pending()) {
-        auto &last = last_state_check_[key];
-        const Hierarchy *h = builder_.hierarchy_of(key);
-        if (now - last < timers_.state_check_interval_ns || !h || !cgroup.path)
-            continue;
-        last = now;
-        if (auto content = read_state_(*h, *cgroup.path); !content.empty())
-            emit(tracker_.on_state_read(key, now, content, true));
-    }
-    for (auto &due : tracker_.due_stalls(now)) {
-        auto blockers = blockers_of(due.key, due.cgroup);
-        tracker_.set_blockers(due.key, blockers);
-        last_blocker_scan_[due.key] = now;
-        emit(builder_.stall_event(due, std::move(blockers), now));
-    }
-    // Keep the blockers of stalled freezes current: the episode reports the last ones seen.
-    for (auto &[key, cgroup] : tracker_.pending()) {
-        auto last = last_blocker_scan_.find(key);
-        if (last == last_blocker_scan_.end() ||
-            now - last->second < timers_.blocker_rescan_interval_ns)
-            continue;
-        last->second = now;
-        tracker_.set_blockers(key, blockers_of(key, cgroup));
-    }
+    for (auto &p : tracker_.pending())
+        look_at(p, now);
+    for (auto &due : tracker_.due_stalls(now))
+        emit(builder_.stall_event(due, due.blockers, now));
 }
 
 void EventPipeline::finish(std::uint64_t now) {

@@ -16,15 +16,22 @@
 namespace freezeprobe {
 
 struct PipelineTimers {
+    // How often freezeprobe reads a pending freeze's state itself.
     std::uint64_t state_check_interval_ns = 100'000'000;
+    // A freeze pending this long gets its blockers looked for, every sample interval until a
+    // scan is caught while the cgroup is really freezing (runc thaws for 10 ms every 50 tries,
+    // and in a thaw nothing is frozen), then every rescan interval.
+    std::uint64_t blocker_sample_after_ns = 20'000'000;
+    std::uint64_t blocker_sample_interval_ns = 5'000'000;
     std::uint64_t blocker_rescan_interval_ns = 1'000'000'000;
 };
 
 class EventPipeline {
   public:
     using Sink = std::function<void(const Event &)>;
-    // The content of a cgroup's freeze state file (freezer.state / cgroup.events); "" if gone.
-    using StateReader = std::function<std::string(const Hierarchy &, const std::string &path)>;
+    // What a cgroup's freeze state files say now; nullopt if unreadable (gone).
+    using StateReader =
+        std::function<std::optional<FreezeState>(const Hierarchy &, const std::string &path)>;
     // The blockers of a cgroup (and its descendants).
     using BlockerFinder =
         std::function<std::vector<Blocker>(const Hierarchy &, const std::string &path)>;
@@ -47,7 +54,7 @@ class EventPipeline {
     void on_cgroup(const CgroupRecord &r);
     void emit(const Event &event);
     void emit(const std::vector<EpisodeReport> &reports);
-    std::vector<Blocker> blockers_of(const CgroupKey &key, const CgroupRef &cgroup);
+    void look_at(const PendingEpisode &p, std::uint64_t now);
 
     EventBuilder builder_;
     EpisodeTracker tracker_;
@@ -57,8 +64,11 @@ class EventPipeline {
     std::uint32_t self_pid_;
     StateReader read_state_;
     BlockerFinder find_blockers_;
-    std::map<CgroupKey, std::uint64_t> last_state_check_;
-    std::map<CgroupKey, std::uint64_t> last_blocker_scan_;
+    struct Looks {
+        std::uint64_t state = 0;    // last own read of the state
+        std::uint64_t blockers = 0; // last blocker scan
+    };
+    std::map<CgroupKey, Looks> looks_;
     std::uint64_t delivered_ = 0;
 };
 

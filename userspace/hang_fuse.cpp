@@ -5,6 +5,8 @@
 #include "hang_fuse.h"
 
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <linux/fuse.h>
@@ -14,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -299,6 +302,58 @@ void HangFuse::reply(std::uint64_t unique, int error, const void *payload, std::
     if (fuse_fd_ < 0)
         return;
     [[maybe_unused]] ssize_t n = ::writev(fuse_fd_, iov, size ? 2 : 1);
+}
+
+HangReader::~HangReader() {
+    if (pid_ <= 0 || exit_)
+        return; // never started, or reaped: the PID may belong to someone else now
+    ::kill(pid_, SIGKILL);
+    if (!wait_exit(std::chrono::seconds(5)))
+        std::fprintf(stderr, "freezeprobe: reader %d did not exit\n", pid_);
+}
+
+void HangReader::start(const std::string &file, const std::vector<std::string> &cgroup_procs) {
+    // Everything the child needs is prepared here: after fork it may only make
+    // async-signal-safe calls, since the parent has other threads.
+    std::vector<const char *> procs;
+    for (auto &p : cgroup_procs)
+        procs.push_back(p.c_str());
+    const char *path = file.c_str();
+    pid_ = ::fork();
+    if (pid_ < 0)
+        throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid_ != 0)
+        return;
+    ::close_range(3, ~0U, 0); // drop an inherited /dev/fuse descriptor
+    for (const char *p : procs) {
+        int fd = ::open(p, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ::write(fd, "0", 1) != 1)
+            ::_exit(join_failed);
+        ::close(fd);
+    }
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        ::_exit(open_failed);
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    ::_exit(n >= 0 ? static_cast<int>(std::min<ssize_t>(n, 89)) : read_failed + errno);
+}
+
+std::optional<int> HangReader::wait_exit(std::chrono::milliseconds timeout) {
+    if (exit_)
+        return exit_;
+    auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        int status = 0;
+        pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) {
+            exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : killed_base + WTERMSIG(status);
+            return exit_;
+        }
+        if ((r < 0 && errno != EINTR) || std::chrono::steady_clock::now() > until)
+            return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 }
 
 } // namespace freezeprobe

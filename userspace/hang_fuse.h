@@ -18,7 +18,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <sys/types.h>
 #include <thread>
 #include <vector>
 
@@ -68,6 +70,32 @@ class HangFuse {
     bool initialized_ = false;        // INIT answered
     bool ended_ = false;              // serving stopped (unmounted, aborted or stopped)
     bool closing_ = false;            // new READs are failed at once instead of held
+};
+
+// A forked child that joins cgroups (writes "0" to each given cgroup.procs), then reads a file
+// once and exits with a code that reports the result: the byte count (capped at 89),
+// read_failed + errno, join_failed or open_failed. It closes inherited descriptors first, so
+// that it holds no copy of a HangFuse connection. Killed (by its PID) and reaped on destruction.
+class HangReader {
+  public:
+    static constexpr int join_failed = 90;
+    static constexpr int open_failed = 91;
+    static constexpr int read_failed = 100;
+    static constexpr int killed_base = 1000; // wait_exit() for death by signal S: 1000 + S
+
+    HangReader() = default;
+    ~HangReader();
+    HangReader(const HangReader &) = delete;
+    HangReader &operator=(const HangReader &) = delete;
+
+    void start(const std::string &file, const std::vector<std::string> &cgroup_procs = {});
+    pid_t pid() const { return pid_; }
+    // The exit code (or killed_base + signal) once the child ends within timeout.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+
+  private:
+    pid_t pid_ = -1;
+    std::optional<int> exit_;
 };
 
 } // namespace freezeprobe

@@ -2,6 +2,7 @@
 
 #include "records.h"
 #include "scratch.h"
+#include "text_util.h"
 #include "time_format.h"
 
 #include <unistd.h>
@@ -9,9 +10,23 @@
 namespace freezeprobe {
 namespace {
 
-std::string read_freeze_state(const Hierarchy &h, const std::string &path) {
+std::optional<FreezeState> read_freeze_state(const Hierarchy &h, const std::string &path) {
     auto dir = h.mount_point + (path == "/" ? "" : path);
-    return read_control_file(dir + (h.version == 1 ? "/freezer.state" : "/cgroup.events"));
+    if (h.version == 1) {
+        auto state = trim(read_control_file(dir + "/freezer.state"));
+        if (state == "FROZEN")
+            return FreezeState::frozen;
+        if (state == "FREEZING")
+            return FreezeState::freezing;
+        return state == "THAWED" ? std::optional(FreezeState::thawed) : std::nullopt;
+    }
+    auto frozen = reads_as_frozen(read_control_file(dir + "/cgroup.events"));
+    auto requested = trim(read_control_file(dir + "/cgroup.freeze"));
+    if (!frozen || requested.empty())
+        return std::nullopt;
+    if (*frozen)
+        return FreezeState::frozen;
+    return requested == "1" ? FreezeState::freezing : FreezeState::thawed;
 }
 
 } // namespace

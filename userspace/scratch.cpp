@@ -74,6 +74,13 @@ void ScratchCgroup::remove() {
     created_.clear();
 }
 
+ThawGuard::~ThawGuard() {
+    if (cg_.version() == 1)
+        write_control_file(cg_.file("freezer.state"), "THAWED");
+    else
+        write_control_file(cg_.file("cgroup.freeze"), "0");
+}
+
 SleeperProcess::SleeperProcess() : pid_(::fork()) {
     if (pid_ < 0)
         throw std::system_error(errno, std::generic_category(), "fork");

@@ -39,6 +39,21 @@ class ScratchCgroup {
     std::vector<std::string> created_; // outermost first
 };
 
+// Thaws a cgroup when it goes out of scope. Declared after the processes of a test or demo step
+// and before what blocks them (a HangFuse), so that on any exit the blocker is released first,
+// then the cgroup thawed (a task frozen by the v1 freezer dies only once thawed), then the
+// processes killed and reaped.
+class ThawGuard {
+  public:
+    explicit ThawGuard(const ScratchCgroup &cg) : cg_(cg) {}
+    ~ThawGuard();
+    ThawGuard(const ThawGuard &) = delete;
+    ThawGuard &operator=(const ThawGuard &) = delete;
+
+  private:
+    const ScratchCgroup &cg_;
+};
+
 // A child process that sleeps until killed; killed and reaped by its own PID on destruction.
 class SleeperProcess {
   public:

@@ -28,77 +28,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The reader child's exit code: the read's byte count, or kReadFailed + errno.
-constexpr int kJoinFailed = 90;
-constexpr int kOpenFailed = 91;
-constexpr int kReadFailed = 100;
-constexpr int kKilledBase = 1000; // what wait_exit() reports for death by signal S: 1000 + S
-
-// A forked child that optionally joins a cgroup, then reads the hang file once and exits with a
-// code that reports the result. Killed (by its PID) and reaped on destruction.
-class Reader {
-  public:
-    Reader() = default;
-    ~Reader() {
-        if (pid_ <= 0 || exit_)
-            return; // never started, or reaped: the PID may belong to someone else now
-        ::kill(pid_, SIGKILL);
-        if (!wait_exit(5s))
-            std::fprintf(stderr, "hang_fuse_test: reader %d did not exit\n", pid_);
-    }
-    Reader(const Reader &) = delete;
-    Reader &operator=(const Reader &) = delete;
-
-    void start(const std::string &file, const std::string &cgroup_procs = "") {
-        const char *path = file.c_str();
-        const char *procs = cgroup_procs.empty() ? nullptr : cgroup_procs.c_str();
-        pid_ = ::fork();
-        if (pid_ < 0)
-            throw std::system_error(errno, std::generic_category(), "fork");
-        if (pid_ != 0)
-            return;
-        // Only async-signal-safe calls from here: the parent has other threads. Drop the
-        // inherited /dev/fuse descriptor, or aborting the connection could not abort it.
-        ::close_range(3, ~0U, 0);
-        if (procs) {
-            int fd = ::open(procs, O_WRONLY | O_CLOEXEC);
-            if (fd < 0 || ::write(fd, "0", 1) != 1)
-                ::_exit(kJoinFailed);
-            ::close(fd);
-        }
-        int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            ::_exit(kOpenFailed);
-        char buf[4096];
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        ::_exit(n >= 0 ? static_cast<int>(std::min<ssize_t>(n, 89)) : kReadFailed + errno);
-    }
-
-    pid_t pid() const { return pid_; }
-
-    // The exit code (or kKilledBase + signal) once the child ends within timeout.
-    std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
-        if (exit_)
-            return exit_;
-        auto until = std::chrono::steady_clock::now() + timeout;
-        for (;;) {
-            int status = 0;
-            pid_t r = ::waitpid(pid_, &status, WNOHANG);
-            if (r == pid_) {
-                exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : kKilledBase + WTERMSIG(status);
-                return exit_;
-            }
-            if ((r < 0 && errno != EINTR) || std::chrono::steady_clock::now() > until)
-                return std::nullopt;
-            std::this_thread::sleep_for(5ms);
-        }
-    }
-
-  private:
-    pid_t pid_ = -1;
-    std::optional<int> exit_;
-};
-
 std::string read_file(const std::string &path) {
     std::ifstream in(path);
     std::ostringstream out;
@@ -177,25 +106,6 @@ std::string v1_state(const ScratchCgroup &cg) {
     return std::string(trim(read_control_file(cg.file("freezer.state"))));
 }
 
-// Thaws the cgroup when the test ends, between the HangFuse releasing the reads and the Reader
-// killing its child: a task frozen by the v1 freezer dies only once thawed, and a child still
-// exiting when ScratchCgroup removes the cgroup would keep the directory busy.
-class ThawOnExit {
-  public:
-    explicit ThawOnExit(const ScratchCgroup &cg) : cg_(cg) {}
-    ~ThawOnExit() {
-        if (cg_.version() == 1)
-            write_control_file(cg_.file("freezer.state"), "THAWED");
-        else
-            write_control_file(cg_.file("cgroup.freeze"), "0");
-    }
-    ThawOnExit(const ThawOnExit &) = delete;
-    ThawOnExit &operator=(const ThawOnExit &) = delete;
-
-  private:
-    const ScratchCgroup &cg_;
-};
-
 std::string scratch_cgroup_name() {
     return "/freezeprobe-fuse-test-" + std::to_string(::getpid());
 }
@@ -222,7 +132,7 @@ class HangFuseTest : public ::testing::Test {
 
 TEST_F(HangFuseTest, HeldReadIsAnsweredWithData) {
     REQUIRE_PRIVILEGES();
-    Reader reader;
+    HangReader reader;
     std::optional<HangFuse> holder;
     auto &fuse = mount(holder);
     EXPECT_TRUE(is_mounted(fuse.mount_point()));
@@ -243,13 +153,13 @@ TEST_F(HangFuseTest, HeldReadIsAnsweredWithData) {
 
 TEST_F(HangFuseTest, FailedReadReturnsTheError) {
     REQUIRE_PRIVILEGES();
-    Reader reader;
+    HangReader reader;
     std::optional<HangFuse> holder;
     auto &fuse = mount(holder);
     reader.start(fuse.file_path());
     ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
     fuse.fail_reads(EIO);
-    EXPECT_EQ(reader.wait_exit(5s), kReadFailed + EIO);
+    EXPECT_EQ(reader.wait_exit(5s), HangReader::read_failed + EIO);
 }
 
 TEST_F(HangFuseTest, HeldReadBlocksV2Freeze) {
@@ -259,11 +169,11 @@ TEST_F(HangFuseTest, HeldReadBlocksV2Freeze) {
     ASSERT_NE(v2, nullptr) << "no cgroup v2 hierarchy mounted";
     // Torn down in reverse: reads released, cgroup thawed, child reaped, cgroup removed.
     ScratchCgroup cg(*v2, scratch_cgroup_name());
-    Reader reader;
-    ThawOnExit thaw(cg);
+    HangReader reader;
+    ThawGuard thaw(cg);
     std::optional<HangFuse> holder;
     auto &fuse = mount(holder);
-    reader.start(fuse.file_path(), cg.file("cgroup.procs"));
+    reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
     ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
 
     write_control_file_or_throw(cg.file("cgroup.freeze"), "1");
@@ -288,11 +198,11 @@ TEST_F(HangFuseTest, HeldReadBlocksV1Freeze) {
     ASSERT_NE(v1, nullptr) << "no v1 freezer hierarchy mounted";
     // Torn down in reverse: reads released, cgroup thawed, child reaped, cgroup removed.
     ScratchCgroup cg(*v1, scratch_cgroup_name());
-    Reader reader;
-    ThawOnExit thaw(cg);
+    HangReader reader;
+    ThawGuard thaw(cg);
     std::optional<HangFuse> holder;
     auto &fuse = mount(holder);
-    reader.start(fuse.file_path(), cg.file("cgroup.procs"));
+    reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
     ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
 
     write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
@@ -313,7 +223,7 @@ TEST_F(HangFuseTest, HeldReadBlocksV1Freeze) {
 
 TEST_F(HangFuseTest, DestructorReleasesReaderAndUnmounts) {
     REQUIRE_PRIVILEGES();
-    Reader reader;
+    HangReader reader;
     std::optional<HangFuse> holder;
     auto &fuse = mount(holder);
     std::string mount_point = fuse.mount_point();
@@ -325,19 +235,21 @@ TEST_F(HangFuseTest, DestructorReleasesReaderAndUnmounts) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
     auto code = reader.wait_exit(5s);
     ASSERT_TRUE(code) << "the reader was not released";
-    EXPECT_TRUE(*code == kReadFailed + EIO || *code == kReadFailed + ECONNABORTED) << *code;
+    EXPECT_TRUE(*code == HangReader::read_failed + EIO ||
+                *code == HangReader::read_failed + ECONNABORTED)
+        << *code;
     EXPECT_FALSE(is_mounted(mount_point));
 }
 
 TEST_F(HangFuseTest, AbortGivesEconnaborted) {
     REQUIRE_PRIVILEGES();
-    Reader reader;
+    HangReader reader;
     std::optional<HangFuse> holder;
     auto &fuse = mount(holder);
     reader.start(fuse.file_path());
     ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s)) << "exit " << reader.wait_exit(0ms).value_or(-1);
     fuse.abort_connection();
-    EXPECT_EQ(reader.wait_exit(5s), kReadFailed + ECONNABORTED);
+    EXPECT_EQ(reader.wait_exit(5s), HangReader::read_failed + ECONNABORTED);
     EXPECT_EQ(fuse.held_reads(), 0u);
     struct stat st;
     EXPECT_NE(::stat(fuse.file_path().c_str(), &st), 0); // the connection is gone: no hang
@@ -348,7 +260,7 @@ TEST_F(HangFuseTest, AbortGivesEconnaborted) {
 // leaves the reader waiting uninterruptibly for the answer.
 TEST_F(HangFuseTest, KilledReaderWaitsForTheAnswer) {
     REQUIRE_PRIVILEGES();
-    Reader reader;
+    HangReader reader;
     std::optional<HangFuse> holder;
     auto &fuse = mount(holder);
     reader.start(fuse.file_path());
@@ -357,7 +269,7 @@ TEST_F(HangFuseTest, KilledReaderWaitsForTheAnswer) {
     EXPECT_FALSE(reader.wait_exit(500ms)) << "SIGKILL released the reader";
     EXPECT_EQ(task_state(reader.pid()), 'D');
     fuse.answer_reads();
-    EXPECT_EQ(reader.wait_exit(5s), kKilledBase + SIGKILL);
+    EXPECT_EQ(reader.wait_exit(5s), HangReader::killed_base + SIGKILL);
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 #include "cgroup_hierarchies.h"
 #include "event_model.h"
 #include "probe_session.h"
+#include "runc_container.h"
 #include "scratch.h"
 
 #include <chrono>
@@ -30,6 +31,16 @@ bool running_in_ci();
             if (::freezeprobe::testing::running_in_ci())                                           \
                 FAIL() << "privileged test cannot run under CI=true: " << *why;                    \
             GTEST_SKIP() << "needs root: " << *why;                                                \
+        }                                                                                          \
+    } while (0)
+
+// Use at the start of a test that drives runc; a missing runc fails under CI=true.
+#define REQUIRE_RUNC()                                                                             \
+    do {                                                                                           \
+        if (!::freezeprobe::find_runc()) {                                                         \
+            if (::freezeprobe::testing::running_in_ci())                                           \
+                FAIL() << "runc is not installed (tools/setup.sh installs it)";                    \
+            GTEST_SKIP() << "runc is not installed (tools/setup.sh installs it)";                  \
         }                                                                                          \
     } while (0)
 

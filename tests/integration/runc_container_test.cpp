@@ -18,15 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-#define REQUIRE_RUNC()                                                                             \
-    do {                                                                                           \
-        if (!::freezeprobe::find_runc()) {                                                         \
-            if (::freezeprobe::testing::running_in_ci())                                           \
-                FAIL() << "runc is not installed (tools/setup.sh installs it)";                    \
-            GTEST_SKIP() << "runc is not installed (tools/setup.sh installs it)";                  \
-        }                                                                                          \
-    } while (0)
-
 double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }

@@ -67,7 +67,7 @@ class EventPipelineTest : public ::testing::Test {
             self_pid,
             [this](const Hierarchy &, const std::string &path) {
                 state_reads_.push_back(path);
-                return state_file_;
+                return state_;
             },
             [this](const Hierarchy &, const std::string &path) {
                 blocker_scans_.push_back(path);
@@ -155,7 +155,7 @@ class EventPipelineTest : public ::testing::Test {
     std::optional<CgroupResolver> resolver_;
     std::optional<EventPipeline> pipeline_;
     std::vector<Event> events_;
-    std::string state_file_;
+    std::optional<FreezeState> state_;
     std::vector<Blocker> blockers_;
     std::vector<std::string> state_reads_, blocker_scans_;
 };
@@ -362,7 +362,7 @@ TEST_F(EventPipelineTest, WritesReadsAndTimersMakeEpisodes) {
     r.is_read = true;
     r.mono_ns = 1'001 * ms;
     feed(r);
-    state_file_ = "FREEZING\n";
+    state_ = FreezeState::freezing;
     blockers_ = {Blocker{7,
                          8,
                          "cat",
@@ -373,7 +373,8 @@ TEST_F(EventPipelineTest, WritesReadsAndTimersMakeEpisodes) {
                          std::nullopt}};
     events_.clear();
     pipeline_->tick(1'200 * ms);
-    EXPECT_EQ(state_reads_.size(), 1u) << "a pending v1 freeze gets its state read";
+    EXPECT_EQ(state_reads_.size(), 2u) << "the state is read before and after the blocker scan";
+    EXPECT_EQ(blocker_scans_.size(), 1u);
     EXPECT_TRUE(episodes().empty());
     pipeline_->tick(1'600 * ms);
     auto stalls = episodes();
@@ -385,10 +386,11 @@ TEST_F(EventPipelineTest, WritesReadsAndTimersMakeEpisodes) {
     ASSERT_EQ(stall.blockers.size(), 1u);
     EXPECT_NE(stall.diagnosis.find("request_wait_answer"), std::string::npos) << stall.diagnosis;
     EXPECT_NE(stall.diagnosis.find("runc[300]"), std::string::npos) << stall.diagnosis;
-    EXPECT_EQ(blocker_scans_, std::vector<std::string>{container_path_});
+    EXPECT_EQ(blocker_scans_, std::vector<std::string>{container_path_})
+        << "blockers found once are looked at again only after the rescan interval";
 
     // The blocker goes away; freezeprobe's own read sees FROZEN.
-    state_file_ = "FROZEN\n";
+    state_ = FreezeState::frozen;
     events_.clear();
     pipeline_->tick(1'800 * ms);
     auto done = episodes();
@@ -433,6 +435,34 @@ TEST_F(EventPipelineTest, FinishReportsOpenEpisodes) {
     pipeline_->finish(9'000 * ms);
     ASSERT_EQ(episodes().size(), 1u);
     EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).outcome, EpisodeOutcome::open);
+}
+
+} // namespace
+} // namespace freezeprobe
+
+namespace freezeprobe {
+namespace {
+
+// runc's v1 loop thaws for 10 ms every 50 tries; a scan made while the cgroup is thawed would
+// list every task as a blocker, so it is thrown away.
+TEST_F(EventPipelineTest, BlockersSeenOutsideAFreezeAreDiscarded) {
+    auto w = write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n");
+    w.mono_ns = 1'000 * ms;
+    build(w);
+    blockers_ = {Blocker{7, 7, "sleep", "S", "hrtimer_nanosleep", {}, container_path_, {}}};
+    state_ = FreezeState::thawed;
+    pipeline_->tick(1'100 * ms);
+    EXPECT_TRUE(blocker_scans_.empty()) << "no scan while the cgroup reads THAWED";
+    state_ = FreezeState::freezing;
+    pipeline_->tick(1'110 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 1u);
+    pipeline_->tick(1'112 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 1u) << "at most one scan per sample interval";
+    events_.clear();
+    pipeline_->tick(1'600 * ms);
+    auto stalls = episodes();
+    ASSERT_EQ(stalls.size(), 1u);
+    EXPECT_EQ(std::get<FreezeStall>(stalls[0].body).blockers.size(), 1u);
 }
 
 } // namespace
