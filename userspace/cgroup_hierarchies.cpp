@@ -108,8 +108,10 @@ void assign_hierarchy_ids(std::vector<Hierarchy> &hierarchies, std::string_view 
                 continue;
             auto names = split(controllers, ',');
             if (std::all_of(names.begin(), names.end(),
-                            [&](std::string_view n) { return has_option(h.options, n); }))
+                            [&](std::string_view n) { return has_option(h.options, n); })) {
                 h.hierarchy_id = static_cast<int>(*id);
+                h.controllers = std::string(controllers);
+            }
         }
     }
 }

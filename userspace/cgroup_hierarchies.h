@@ -16,7 +16,8 @@ struct Hierarchy {
     int hierarchy_id = -1; // 0 for v2; -1 when /proc/self/cgroup did not name it
     std::uint32_t dev = 0; // kernel dev_t encoding (major << 20 | minor)
     std::string mount_point;
-    std::string options; // v1 super options, e.g. "rw,freezer" or "rw,xattr,name=systemd"
+    std::string options;     // v1 super options, e.g. "rw,freezer" or "rw,xattr,name=systemd"
+    std::string controllers; // v1, from /proc/self/cgroup: "freezer", "cpu,cpuacct", "name=systemd"
 
     bool operator==(const Hierarchy &) const = default;
 };

@@ -130,7 +130,7 @@ std::vector<EpisodeReport> EpisodeTracker::tick(std::uint64_t now) {
 std::vector<StallDue> EpisodeTracker::due_stalls(std::uint64_t now) {
     std::vector<StallDue> out;
     for (auto &[key, e] : episodes_) {
-        if (e.phase == Phase::frozen || e.stall_reported ||
+        if (e.phase != Phase::freezing || e.stall_reported ||
             now - e.start_ns < config_.stall_after_ns)
             continue;
         e.stall_reported = true;

@@ -19,6 +19,8 @@ CgroupRef EventBuilder::cgroup_ref(const IoRecord &r) {
     const Hierarchy *h = resolver_.by_dev(r.dev);
     CgroupRef ref;
     ref.version = h ? h->version : r.cgroup_version;
+    if (h)
+        ref.controllers = h->controllers;
     ref.id = r.cgroup_id;
     if (h)
         ref.path = resolver_.path(*h, r.cgroup_id);

@@ -21,6 +21,7 @@ struct Task {
 
 struct CgroupRef {
     int version = 0;                 // 1 or 2
+    std::string controllers;         // v1: which hierarchy ("freezer", "cpu,cpuacct"); v2: empty
     std::optional<std::string> path; // from the hierarchy root; nullopt when unknown
     std::uint64_t id = 0;
     std::optional<Container> container;

@@ -69,6 +69,9 @@ std::string to_json_line(const Event &event) {
         j["cgroup"] = nullable(event.cgroup->path);
         j["cgroup_id"] = event.cgroup->id;
         j["container"] = container_json(event.cgroup->container);
+        // Beyond the contract: which v1 hierarchy (a runtime writes cgroup.procs in each).
+        if (!event.cgroup->controllers.empty())
+            j["controllers"] = event.cgroup->controllers;
     } else {
         j["hierarchy"] = nullptr;
         j["cgroup"] = nullptr;

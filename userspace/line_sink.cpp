@@ -5,13 +5,30 @@
 
 namespace freezeprobe {
 
+void LineSink::put(const std::string &line) {
+    if (failed_)
+        return;
+    if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() ||
+        std::fputc('\n', out_) == EOF)
+        failed_ = true;
+}
+
 void LineSink::operator()(const Event &event) {
     if (format_ == EventFormat::none || failed_)
         return;
-    auto line = format_ == EventFormat::json ? to_json_line(event) : to_text_line(event);
-    line.push_back('\n');
-    if (std::fwrite(line.data(), 1, line.size(), out_) != line.size())
-        failed_ = true;
+    if (format_ == EventFormat::json) {
+        put(to_json_line(event));
+        return;
+    }
+    for (auto &line : folder_.lines(event, to_text_line))
+        put(line);
+}
+
+bool LineSink::finish() {
+    if (format_ == EventFormat::text)
+        for (auto &line : folder_.finish())
+            put(line);
+    return flush();
 }
 
 bool LineSink::flush() {

@@ -1,9 +1,11 @@
 // Writes events as text or JSON lines to a stream, flushing per batch so that a pipe reader sees
 // events as they happen; remembers a failed write (e.g. the reader went away) instead of dying.
+// Text lines fold repeated writes (RepeatFolder); JSON lines are all written.
 #pragma once
 
 #include "cli.h"
 #include "event_model.h"
+#include "repeat_folder.h"
 
 #include <cstdio>
 
@@ -15,10 +17,15 @@ class LineSink {
     void operator()(const Event &event);
     // Flushes; false once the stream has failed (errno says why).
     bool flush();
+    // Writes what is still folded, then flushes.
+    bool finish();
     bool failed() const { return failed_; }
 
   private:
+    void put(const std::string &line);
+
     EventFormat format_;
+    RepeatFolder folder_;
     std::FILE *out_;
     bool failed_ = false;
 };

@@ -11,6 +11,14 @@ namespace {
 
 // "container fba1ff5a6409 (containerd, pod 1f8d...) v2 /kubepods/..." : the short facts first,
 // the long path last.
+std::string path_text(const CgroupRef &c) {
+    auto hierarchy = c.controllers.empty() ? fmt::format("v{}", c.version)
+                                           : fmt::format("v{}[{}]", c.version, c.controllers);
+    return fmt::format("{} {}", hierarchy,
+                       c.path ? escape_for_terminal(*c.path)
+                              : fmt::format("<cgroup id {}, path unknown>", c.id));
+}
+
 std::string cgroup_text(const CgroupRef &c) {
     std::string text;
     if (c.container) {
@@ -24,9 +32,7 @@ std::string cgroup_text(const CgroupRef &c) {
             text += " (" + details + ")";
         text += " ";
     }
-    return text + fmt::format("v{} {}", c.version,
-                              c.path ? escape_for_terminal(*c.path)
-                                     : fmt::format("<cgroup id {}, path unknown>", c.id));
+    return text + path_text(c);
 }
 
 std::string outcome(int err, std::uint64_t latency_ns) {
@@ -45,12 +51,14 @@ std::string to_text_line(const Event &event) {
     if (auto *l = std::get_if<Lost>(&event.body))
         return fmt::format("{} lost {} events: the kernel could not queue them (ring buffer full)",
                            time, l->count);
-    auto where = cgroup_text(*event.cgroup);
+    // The diagnosis already names the container.
     if (auto *st = std::get_if<FreezeStall>(&event.body))
-        return fmt::format("{} freeze_stall {} | {}", time, st->diagnosis, where);
+        return fmt::format("{} freeze_stall {} | {}", time, st->diagnosis,
+                           path_text(*event.cgroup));
     if (auto *ep = std::get_if<FreezeEpisode>(&event.body))
         return fmt::format("{} freeze_episode {}: {} | {}", time, outcome_name(ep->outcome),
-                           ep->diagnosis, where);
+                           ep->diagnosis, path_text(*event.cgroup));
+    auto where = cgroup_text(*event.cgroup);
     if (auto *f = std::get_if<FreezeWrite>(&event.body))
         return fmt::format("{} freeze_write \"{}\": {} by {} | {}", time,
                            escape_for_terminal(f->value), outcome(f->err, f->latency_ns),

@@ -92,7 +92,7 @@ int run_watch(const Options &options) {
         sink.flush();
     }
     session->finish();
-    bool output_ok = sink.flush();
+    bool output_ok = sink.finish();
     fmt::print(stderr, "freezeprobe: detached; {} events, {} lost\n", session->events_delivered(),
                session->events_lost());
     if (!output_ok) {
