@@ -5,8 +5,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libzstd-dev
-  libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
-  fuse3 libfuse3-dev runc crun busybox-static
+  libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
+  fuse3 libfuse3-dev runc crun busybox-static libxml2-utils prometheus
 )
 
 missing=()

@@ -1,11 +1,14 @@
 #include "cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 
 namespace freezeprobe {
 
 const char *const version_string = "freezeprobe 0.1.0";
+const std::vector<std::string> fail_on_conditions = {"aborted", "stall", "write-error", "lost"};
 
 namespace {
 
@@ -16,11 +19,16 @@ const char *const description =
     "latency, writer and container.";
 
 const char *const footer = R"(Commands:
-  watch (default)  attach and report until Ctrl-C, SIGTERM or --duration
+  watch (default)  attach and report until Ctrl-C, SIGTERM or --duration;
+                   `watch [options] -- COMMAND ARGS...` runs COMMAND under the probe and stops
+                   when it exits
   doctor           check that this kernel can run freezeprobe; exit 0 if it can
   demo             run a short scripted scenario in scratch cgroups under the probe
 
-Exit codes: 0 ok; 1 cannot run (the reason is printed); 2 usage error.
+Exit codes: 0 ok; 1 cannot run (the reason is printed; also a busy --metrics port);
+2 usage error (also an unwritable --report/--junit/--metrics-file path); 3 a --fail-on
+condition hit. With a COMMAND: its exit status if it failed (128+N if killed by signal N),
+else 3 if a --fail-on condition hit, else 0.
 Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and kernel BTF.)";
 
 // CLI11's PositiveNumber prints the whole range of a double on error; say it plainly.
@@ -57,6 +65,25 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
         ->type_name("MS")
         ->check(CLI::Range(1u, 3'600'000u))
         ->default_str("500");
+    app.add_option("--report", o.report_path, "write the summary report (JSON) to FILE at exit")
+        ->type_name("FILE");
+    app.add_option("--junit", o.junit_path,
+                   "write a JUnit XML file at exit: a testcase per container, a failure per "
+                   "aborted or stalled freeze and per failed write")
+        ->type_name("FILE");
+    app.add_option("--metrics", o.metrics_address,
+                   "serve Prometheus /metrics on HOST:PORT: a numeric address or localhost "
+                   "(\":PORT\" means 127.0.0.1)")
+        ->type_name("HOST:PORT");
+    app.add_option("--metrics-file", o.metrics_file,
+                   "rewrite PATH atomically with the metrics every 5 s and at exit "
+                   "(node_exporter textfile collector)")
+        ->type_name("PATH");
+    app.add_option("--fail-on", o.fail_on,
+                   "exit 3 if any of these happened: aborted, stall, write-error, lost")
+        ->type_name("LIST")
+        ->delimiter(',')
+        ->check(CLI::IsMember(fail_on_conditions));
     app.add_flag("-v,--verbose", o.verbose,
                  "on a load or attach failure, print libbpf's last messages (verifier log)");
 }
@@ -79,7 +106,11 @@ ParsedCommandLine parse_command_line(const std::vector<std::string> &args) {
     demo->fallthrough();
     app.require_subcommand(0, 1);
 
-    std::vector<std::string> reversed(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
+    // "--" ends freezeprobe's own arguments: the rest is the command to run under the probe.
+    auto dashes = std::find(args.begin() + (args.empty() ? 0 : 1), args.end(), "--");
+    std::vector<std::string> reversed(std::make_reverse_iterator(dashes),
+                                      args.rend() - (args.empty() ? 0 : 1));
+    o.wrapped.assign(dashes == args.end() ? args.end() : dashes + 1, args.end());
     ParsedCommandLine result;
     try {
         app.parse(reversed);
@@ -102,6 +133,16 @@ ParsedCommandLine parse_command_line(const std::vector<std::string> &args) {
     else if (*demo)
         o.command = Command::demo;
     (void)watch;
+    if (dashes != args.end() && o.wrapped.empty()) {
+        result.exit_code = exit_usage;
+        result.output = "freezeprobe: \"--\" must be followed by a command to run\n";
+        return result;
+    }
+    if (!o.wrapped.empty() && o.command != Command::watch) {
+        result.exit_code = exit_usage;
+        result.output = "freezeprobe: only watch runs a command (after \"--\")\n";
+        return result;
+    }
     o.events = events == "json"   ? EventFormat::json
                : events == "none" ? EventFormat::none
                                   : EventFormat::text;

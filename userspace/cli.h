@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,16 @@ struct Options {
     std::string attach = "auto";
     unsigned stall_after_ms = 500;
     bool verbose = false;
+    std::string report_path;          // --report: summary JSON at exit
+    std::string junit_path;           // --junit
+    std::string metrics_address;      // --metrics HOST:PORT
+    std::string metrics_file;         // --metrics-file PATH
+    std::set<std::string> fail_on;    // aborted, stall, write-error, lost
+    std::vector<std::string> wrapped; // COMMAND ARGS... after "--"
 };
+
+// The --fail-on conditions, in the order the help lists them.
+extern const std::vector<std::string> fail_on_conditions;
 
 // Documented exit codes.
 enum ExitCode { exit_ok = 0, exit_cannot_run = 1, exit_usage = 2, exit_fail_on = 3 };

@@ -1,46 +1,75 @@
-// freezeprobe doctor: can this kernel run freezeprobe? Checks privileges, BTF, the cgroup layout
-// and a real trial attach; exits 0 only if an attach mode works.
+// freezeprobe doctor: can this kernel run freezeprobe? Checks privileges, BTF, the cgroup layout,
+// each attach mode (by a real trial attach, never by version numbers), the blocker scan, and the
+// container runtimes installed; exits 0 only if an attach mode works.
 #include "commands.h"
 #include "privileges.h"
 #include "probe_session.h"
+#include "runc_container.h"
 
 #include <fmt/format.h>
 #include <sys/utsname.h>
 
 namespace freezeprobe {
+namespace {
+
+void row(const char *what, const std::string &text) {
+    fmt::print("{:<13}{}\n", what, text);
+}
+
+void cgroup_layout() {
+    auto hierarchies = discover_hierarchies();
+    const Hierarchy *freezer = find_v1_controller(hierarchies, "freezer");
+    const Hierarchy *v2 = find_v2(hierarchies);
+    row("cgroup v1:", freezer ? "freezer hierarchy " + std::to_string(freezer->hierarchy_id) +
+                                    " at " + freezer->mount_point
+                              : std::string("no freezer hierarchy mounted"));
+    row("cgroup v2:", v2 ? "mounted at " + v2->mount_point : std::string("not mounted"));
+    std::string others;
+    for (auto &h : hierarchies)
+        if (h.version == 1 && &h != freezer)
+            others += (others.empty() ? "" : ", ") +
+                      (h.controllers.empty() ? h.mount_point : h.controllers);
+    if (!others.empty())
+        row("", "other v1 hierarchies (cgroup.procs writes seen there too): " + others);
+    if (!freezer && !v2)
+        row("", "neither a v1 freezer nor cgroup v2 is mounted: there is nothing to watch");
+}
+
+} // namespace
 
 int run_doctor(const Options &options) {
     utsname uts{};
     ::uname(&uts);
-    fmt::print("kernel:      {} {} {}\n", uts.sysname, uts.release, uts.machine);
+    row("kernel:", fmt::format("{} {} {}", uts.sysname, uts.release, uts.machine));
     auto caps = missing_capabilities();
-    fmt::print("privileges:  {}\n", caps ? "missing " + *caps : std::string("ok"));
+    row("privileges:", caps ? "missing " + *caps : std::string("ok"));
     auto btf = missing_btf();
-    fmt::print("BTF:         {}\n", btf ? *btf : std::string("ok (") + kernel_btf_path + ")");
-    auto hierarchies = discover_hierarchies();
-    for (auto &h : hierarchies)
-        fmt::print("cgroup:      v{} hierarchy {} at {} ({})\n", h.version, h.hierarchy_id,
-                   h.mount_point, h.options);
-    if (!find_v1_controller(hierarchies, "freezer") && !find_v2(hierarchies))
-        fmt::print(
-            "cgroup:      neither a v1 freezer nor cgroup v2 is mounted: nothing to watch\n");
+    row("BTF:", btf ? *btf : std::string("ok (") + kernel_btf_path + ")");
+    cgroup_layout();
+    for (auto *runtime : {"runc", "crun"}) {
+        auto version = program_version(runtime);
+        row(fmt::format("{}:", runtime).c_str(), version.empty() ? "not installed" : version);
+    }
+    row("attach:", "fentry: not built in this version (tracked separately)");
+    row("", "kprobe: not built in this version (tracked separately)");
     if (caps || btf) {
-        fmt::print("result:      cannot run\n");
+        row("", "tracepoint: not tried (see above)");
+        row("result:", "cannot run");
         return exit_cannot_run;
     }
     try {
         ProbeSession session(session_options(options), [](const Event &) {});
-        fmt::print("attach:      {} works (trial attach and detach)\n", to_string(session.mode()));
-        fmt::print("filter:      {}\n", session.fast_filter_ready()
-                                            ? "fast path on (kernfs file_operations learned)"
-                                            : "slow path only (no cgroup file could be written)");
-        fmt::print("blockers:    found with the {}\n", session.blocker_method());
+        row("", fmt::format("{}: works (trial attach and detach)", to_string(session.mode())));
+        row("filter:", session.fast_filter_ready()
+                           ? "fast path on (kernfs file_operations learned)"
+                           : "slow path only (no cgroup file could be written)");
+        row("blockers:", "found with the " + session.blocker_method());
     } catch (const ProbeError &e) {
-        fmt::print("attach:      tracepoint refused: {}\n", e.what());
-        fmt::print("result:      cannot run\n");
+        row("", fmt::format("tracepoint: refused: {}", e.what()));
+        row("result:", "cannot run");
         return exit_cannot_run;
     }
-    fmt::print("result:      ok\n");
+    row("result:", "ok: freezeprobe can run here (mode tracepoint)");
     return exit_ok;
 }
 

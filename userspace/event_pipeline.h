@@ -48,6 +48,7 @@ class EventPipeline {
 
     bool freeze_in_effect(const CgroupKey &key) const { return tracker_.freeze_in_effect(key); }
     std::uint64_t delivered() const { return delivered_; }
+    std::vector<PendingEpisode> pending() const { return tracker_.pending(); }
 
   private:
     void on_io(const IoRecord &r);

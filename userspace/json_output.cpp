@@ -1,5 +1,6 @@
 #include "json_output.h"
 
+#include "json_fields.h"
 #include "time_format.h"
 #include "written_value.h"
 
@@ -10,19 +11,6 @@ namespace {
 
 // Keys stay in the order the contract lists them.
 using json = nlohmann::ordered_json;
-
-json nullable(const std::optional<std::string> &s) {
-    return s ? json(*s) : json(nullptr);
-}
-
-json container_json(const std::optional<Container> &c) {
-    if (!c)
-        return nullptr;
-    return json{{"id", c->id},
-                {"runtime", nullable(c->runtime)},
-                {"pod_uid", nullable(c->pod_uid)},
-                {"qos", nullable(c->qos)}};
-}
 
 json task_json(const Task &t) {
     return json{{"pid", t.pid}, {"tid", t.tid}, {"comm", t.comm}};
@@ -35,7 +23,7 @@ json blocker_json(const Blocker &b) {
                 {"state", b.state},
                 {"wchan", b.wchan},
                 {"stack", b.stack},
-                {"cgroup", nullable(b.cgroup)},
+                {"cgroup", nullable_json(b.cgroup)},
                 {"container", container_json(b.container)}};
 }
 
@@ -66,7 +54,7 @@ std::string to_json_line(const Event &event) {
     j["time"] = rfc3339_utc(event.time_ns);
     if (event.cgroup) {
         j["hierarchy"] = event.cgroup->version == 1 ? "v1" : "v2";
-        j["cgroup"] = nullable(event.cgroup->path);
+        j["cgroup"] = nullable_json(event.cgroup->path);
         j["cgroup_id"] = event.cgroup->id;
         j["container"] = container_json(event.cgroup->container);
         // Beyond the contract: which v1 hierarchy (a runtime writes cgroup.procs in each).

@@ -8,6 +8,10 @@ namespace freezeprobe {
 void LineSink::put(const std::string &line) {
     if (failed_)
         return;
+    if (live_) {
+        live_->line(line);
+        return;
+    }
     if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() ||
         std::fputc('\n', out_) == EOF)
         failed_ = true;

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "event_model.h"
+#include "live_view.h"
 #include "repeat_folder.h"
 
 #include <cstdio>
@@ -19,6 +20,8 @@ class LineSink {
     bool flush();
     // Writes what is still folded, then flushes.
     bool finish();
+    // Text lines go above the live view's table instead (a terminal).
+    void use_live_view(LiveView *view) { live_ = view; }
     bool failed() const { return failed_; }
 
   private:
@@ -26,6 +29,7 @@ class LineSink {
 
     EventFormat format_;
     RepeatFolder folder_;
+    LiveView *live_ = nullptr;
     std::FILE *out_;
     bool failed_ = false;
 };

@@ -40,6 +40,7 @@ class ProbeSession {
     const std::vector<Hierarchy> &hierarchies() const { return resolver_.hierarchies(); }
     std::uint64_t events_lost() const { return lost_reported_; }
     std::uint64_t events_delivered() const { return pipeline_.delivered(); }
+    std::vector<PendingEpisode> pending() const { return pipeline_.pending(); }
 
   private:
     void on_record(std::span<const std::byte> bytes);

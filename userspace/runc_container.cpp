@@ -14,11 +14,14 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <poll.h>
 #include <set>
+#include <sched.h>
 #include <sstream>
 #include <stdexcept>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <system_error>
@@ -32,17 +35,44 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+// The exit code of a child that could not set up runc's private mount namespace.
+constexpr int namespace_failed = 125;
+
+// In a forked child: writes "freezeprobe: cannot <what>: errno <err>" to stderr and exits with
+// namespace_failed. Async-signal-safe.
+[[noreturn]] void child_fail(const char *what, int err) {
+    char buf[256];
+    std::size_t n = 0;
+    for (const char *part : {"freezeprobe: cannot ", what, ": errno "})
+        for (; *part && n < sizeof buf - 16; ++part)
+            buf[n++] = *part;
+    char digits[12];
+    std::size_t d = 0;
+    for (unsigned v = static_cast<unsigned>(err); d == 0 || v > 0; v /= 10)
+        digits[d++] = static_cast<char>('0' + v % 10);
+    while (d > 0)
+        buf[n++] = digits[--d];
+    buf[n++] = '\n';
+    (void)!::write(2, buf, n);
+    ::_exit(namespace_failed);
+}
+
 // Runs argv (argv[0] an absolute path) by fork/exec, no shell. With capture, stdout and stderr are
 // pipes read with poll; otherwise stdin, stdout and stderr are /dev/null (a detached container
 // inherits runc's stdio, and would hold a pipe open forever). On timeout only this child is
 // killed, by its PID. The output of a grandchild that keeps a pipe open is not waited for.
+// With bind_v2 (the host's cgroup2 mount point), the child first enters a private mount namespace
+// in which that mount is bound onto /sys/fs/cgroup: runc then runs in cgroup v2 mode. A bind, not
+// a new cgroup2 mount: mounting cgroup2 would apply its (absent) mount options, such as
+// nsdelegate, to the host's hierarchy.
 RuncResult run_process(const std::vector<std::string> &argv, std::chrono::milliseconds timeout,
-                       bool capture) {
+                       bool capture, const std::string &bind_v2 = "") {
     RuncResult r{-1, "", ""};
     std::vector<char *> cargv;
     for (auto &a : argv)
         cargv.push_back(const_cast<char *>(a.c_str()));
     cargv.push_back(nullptr);
+    const char *bind = bind_v2.empty() ? nullptr : bind_v2.c_str();
     int out[2] = {-1, -1}, err[2] = {-1, -1};
     int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     bool ok = devnull >= 0 &&
@@ -59,6 +89,15 @@ RuncResult run_process(const std::vector<std::string> &argv, std::chrono::millis
         if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) // e.g. a FUSE fd must not leak
             for (int fd = 3; fd < 1024; ++fd)
                 ::close(fd);
+        if (bind) {
+            if (::unshare(CLONE_NEWNS) != 0)
+                child_fail("unshare(CLONE_NEWNS)", errno);
+            // Nothing mounted here may propagate back to the host's namespace.
+            if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+                child_fail("make / rprivate in the new mount namespace", errno);
+            if (::mount(bind, "/sys/fs/cgroup", nullptr, MS_BIND, nullptr) != 0)
+                child_fail("bind the cgroup2 mount onto /sys/fs/cgroup", errno);
+        }
         ::execv(cargv[0], cargv.data());
         static const char msg[] = "freezeprobe: execv of runc failed\n";
         (void)!::write(2, msg, sizeof msg - 1);
@@ -163,13 +202,41 @@ std::vector<std::string> cgroup_roots(std::vector<Hierarchy> &hierarchies) {
     return {roots.begin(), roots.end()};
 }
 
+std::set<std::string> words(std::string_view text) {
+    std::set<std::string> out;
+    for (auto w : split(text, ' '))
+        if (auto t = trim(w); !t.empty())
+            out.insert(std::string(t));
+    return out;
+}
+
+// Controllers that runc (cgroup2 mode) enabled in the cgroup2 root's cgroup.subtree_control, to
+// be disabled again by cleanup. Shared by this process's containers: one started while another
+// one's are alive finds them enabled already, and the last cleanup is the one that can disable.
+std::mutex root_controllers_mu;
+std::set<std::string> root_controllers_enabled_by_runc;
+
+// Disables them at the root. EBUSY: a cgroup below still enables them for its children (another
+// container of ours, or cgroups that cleanup could not remove): the next cleanup tries again.
+void restore_root_controllers(const std::string &v2_root, const std::string &id) {
+    std::lock_guard lock(root_controllers_mu);
+    auto &enabled = root_controllers_enabled_by_runc;
+    for (auto it = enabled.begin(); it != enabled.end();) {
+        int err = write_control_file(v2_root + "/cgroup.subtree_control", "-" + *it);
+        if (err != 0 && err != EBUSY)
+            report(id, fmt::format("disabling {} in {}/cgroup.subtree_control: {}", *it, v2_root,
+                                   std::strerror(err)));
+        it = err == EBUSY ? std::next(it) : enabled.erase(it);
+    }
+}
+
 } // namespace
 
-std::optional<std::string> find_runc() {
+std::optional<std::string> find_program(const std::string &name) {
     std::string dirs = std::getenv("PATH") ? std::getenv("PATH") : "";
     dirs += ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     for (auto dir : split(dirs, ':')) {
-        std::string path = std::string(dir) + "/runc";
+        std::string path = std::string(dir) + "/" + name;
         std::error_code ec;
         if (dir.starts_with("/") && fs::is_regular_file(path, ec) &&
             ::access(path.c_str(), X_OK) == 0)
@@ -178,12 +245,20 @@ std::optional<std::string> find_runc() {
     return std::nullopt;
 }
 
-std::string runc_version() {
-    auto runc = find_runc();
-    if (!runc)
+std::optional<std::string> find_runc() {
+    return find_program("runc");
+}
+
+std::string program_version(const std::string &name) {
+    auto path = find_program(name);
+    if (!path)
         return "";
-    auto r = run_process({*runc, "--version"}, 10s, true);
+    auto r = run_process({*path, "--version"}, 10s, true);
     return r.exit_code == 0 ? first_line(r.out) : "";
+}
+
+std::string runc_version() {
+    return program_version("runc");
 }
 
 RuncContainer::RuncContainer(RuncContainerSpec spec) : spec_(std::move(spec)) {
@@ -193,6 +268,20 @@ RuncContainer::RuncContainer(RuncContainerSpec spec) : spec_(std::move(spec)) {
     if (spec_.id.empty() || spec_.id.find('/') != std::string::npos)
         throw std::invalid_argument("bad container id \"" + spec_.id + "\"");
     runc_ = *runc;
+    if (spec_.cgroup2) {
+        std::vector<Hierarchy> hierarchies;
+        try {
+            hierarchies = discover_hierarchies();
+        } catch (const std::exception &e) {
+            throw std::runtime_error(std::string("cgroup2: ") + e.what());
+        }
+        const Hierarchy *v2 = find_v2(hierarchies);
+        if (!v2)
+            throw std::runtime_error("cgroup2 requested but no cgroup2 hierarchy is mounted");
+        v2_root_ = v2->mount_point;
+        if (v2_root_ != "/sys/fs/cgroup")
+            bind_source_ = v2_root_;
+    }
     std::string dir = (fs::temp_directory_path() / "freezeprobe-runc-XXXXXX").string();
     if (!::mkdtemp(dir.data()))
         throw std::system_error(errno, std::generic_category(), "mkdtemp " + dir);
@@ -210,7 +299,8 @@ RuncContainer::RuncContainer(RuncContainerSpec spec) : spec_(std::move(spec)) {
         for (auto name : {"sh", "sleep", "cat", "true"})
             fs::create_symlink("busybox", rootfs + "/bin/" + name);
 
-        auto gen = run_process({runc_, "spec", "--bundle", bundle_}, 30s, true);
+        // In runc's cgroup2 namespace, as on a v2 host: the spec then has a cgroup namespace.
+        auto gen = run_process({runc_, "spec", "--bundle", bundle_}, 30s, true, bind_source_);
         if (gen.exit_code != 0)
             throw std::runtime_error("runc spec failed: " + std::string(trim(gen.err)));
         nlohmann::json config;
@@ -228,12 +318,23 @@ RuncContainer::RuncContainer(RuncContainerSpec spec) : spec_(std::move(spec)) {
 
         // Detached: runc's stdio (and so the container's) is /dev/null; errors go to --log.
         std::string log = work_dir_ + "/run.log";
+        std::string subtree = v2_root_ + "/cgroup.subtree_control";
+        auto before =
+            v2_root_.empty() ? std::set<std::string>{} : words(read_control_file(subtree));
         auto r = run_process(
             {runc_, "--root", root_, "--log", log, "run", "-d", "--bundle", bundle_, spec_.id}, 30s,
-            false);
+            false, bind_source_);
+        if (!v2_root_.empty()) {
+            std::lock_guard lock(root_controllers_mu);
+            for (auto &c : words(read_control_file(subtree)))
+                if (!before.contains(c))
+                    root_controllers_enabled_by_runc.insert(c);
+        }
         if (r.exit_code != 0) {
             std::ifstream in(log);
             std::string text((std::istreambuf_iterator<char>(in)), {});
+            if (r.exit_code == namespace_failed) // stderr was /dev/null: try again to see why
+                text = run_process({runc_, "--version"}, 10s, true, bind_source_).err;
             throw std::runtime_error(fmt::format("runc run -d {} failed (exit {}): {}{}", spec_.id,
                                                  r.exit_code, trim(text), trim(r.err)));
         }
@@ -250,7 +351,7 @@ RuncContainer::~RuncContainer() {
 RuncResult RuncContainer::run(std::vector<std::string> runc_args, std::chrono::seconds timeout) {
     std::vector<std::string> argv{runc_, "--root", root_};
     argv.insert(argv.end(), runc_args.begin(), runc_args.end());
-    return run_process(argv, timeout, true);
+    return run_process(argv, timeout, true, bind_source_);
 }
 
 RuncResult RuncContainer::pause() {
@@ -286,7 +387,9 @@ void RuncContainer::cleanup() noexcept {
     try {
         std::vector<Hierarchy> hierarchies;
         auto roots = cgroup_roots(hierarchies);
-        const Hierarchy *freezer = find_v1_controller(hierarchies, "freezer");
+        // With cgroup2, runc made no v1 cgroups and its freezer is cgroup.freeze.
+        const Hierarchy *freezer =
+            spec_.cgroup2 ? nullptr : find_v1_controller(hierarchies, "freezer");
         const Hierarchy *v2 = find_v2(hierarchies);
         // The chain of cgroups we may touch: from the "freezeprobe-" top down to the leaf, or just
         // the leaf for any other cgroupsPath.
@@ -301,7 +404,8 @@ void RuncContainer::cleanup() noexcept {
         if (chain.empty() && !parts.empty())
             chain.push_back(spec_.cgroups_path);
 
-        // 1. Thaw. runc resume first if the container is FROZEN (not FREEZING: runc would spin).
+        // 1. Thaw. v1: runc resume first if the container is FROZEN (not FREEZING: runc would
+        // spin). cgroup2: never through runc, which waits 10 s for a freezing cgroup to freeze.
         std::string leaf = freezer ? freezer->mount_point + spec_.cgroups_path : "";
         if (freezer && trim(read_control_file(leaf + "/freezer.state")) == "FROZEN") {
             auto r = resume();
@@ -338,7 +442,8 @@ void RuncContainer::cleanup() noexcept {
                 report(spec_.id, "processes survive in " + procs);
         }
 
-        // 3. Remove the cgroup directories runc left (it removes only its leaf), deepest first.
+        // 3. Remove the cgroup directories runc left (it removes only its leaf), deepest first,
+        // then disable at the cgroup2 root the controllers that runc enabled there.
         auto until = Clock::now() + (stuck ? 0s : 2s);
         for (std::size_t i = ours ? chain.size() : 0; i-- > 0;)
             for (auto &root : roots) {
@@ -347,6 +452,8 @@ void RuncContainer::cleanup() noexcept {
                        Clock::now() < until)
                     std::this_thread::sleep_for(10ms); // the leaf's tasks may still be exiting
             }
+        if (!v2_root_.empty())
+            restore_root_controllers(v2_root_, spec_.id);
         std::string left;
         for (auto &root : roots)
             if (ours && fs::exists(root + chain.back()))

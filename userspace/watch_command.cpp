@@ -1,22 +1,36 @@
-// freezeprobe watch: attach, print events until Ctrl-C, SIGTERM or --duration, detach.
+// freezeprobe watch: attach, report events until Ctrl-C, SIGTERM, --duration or the end of the
+// wrapped command, then write the reports and exit with the documented code. Everything that can
+// be checked before attaching (paths, the metrics port) is checked first.
+#include "aggregator.h"
 #include "commands.h"
+#include "junit_report.h"
 #include "line_sink.h"
+#include "live_view.h"
+#include "metrics_server.h"
 #include "privileges.h"
 #include "probe_session.h"
+#include "prometheus_metrics.h"
+#include "report_file.h"
+#include "run_info.h"
+#include "summary_report.h"
 #include "time_format.h"
+#include "wrapped_command.h"
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fmt/format.h>
+#include <mutex>
+#include <sys/utsname.h>
+#include <unistd.h>
 
 namespace freezeprobe {
 namespace {
 
-volatile std::sig_atomic_t stop_requested = 0;
+volatile std::sig_atomic_t stop_signal = 0;
 
-void request_stop(int) {
-    stop_requested = 1;
+void request_stop(int sig) {
+    stop_signal = sig;
 }
 
 void install_stop_handlers() {
@@ -30,15 +44,68 @@ void install_stop_handlers() {
 }
 
 std::string hierarchy_summary(const std::vector<Hierarchy> &hierarchies) {
-    std::string v1_freezer, v2;
-    for (auto &h : hierarchies) {
-        if (h.version == 2 && v2.empty())
-            v2 = h.mount_point;
-        if (h.version == 1 && h.options.find("freezer") != std::string::npos)
-            v1_freezer = h.mount_point;
+    const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
+    const Hierarchy *v2 = find_v2(hierarchies);
+    return fmt::format("v1 freezer {}, v2 {}", v1 ? v1->mount_point : "not mounted",
+                       v2 ? v2->mount_point : "not mounted");
+}
+
+std::string kernel_release() {
+    utsname uts{};
+    ::uname(&uts);
+    return uts.release;
+}
+
+// Output paths are checked before anything is attached; a bad one is a usage error.
+std::optional<std::string> bad_output_path(const Options &o) {
+    for (auto [flag, path] :
+         {std::pair{"--report", &o.report_path}, std::pair{"--junit", &o.junit_path},
+          std::pair{"--metrics-file", &o.metrics_file}}) {
+        if (path->empty())
+            continue;
+        if (auto why = check_writable(*path))
+            return fmt::format("{} {}: {}", flag, *path, *why);
     }
-    return fmt::format("v1 freezer {}, v2 {}", v1_freezer.empty() ? "not mounted" : v1_freezer,
-                       v2.empty() ? "not mounted" : v2);
+    return std::nullopt;
+}
+
+// The events, the aggregates and what --fail-on looks at; shared with the metrics thread.
+struct RunState {
+    std::mutex mu;
+    Aggregator aggregates;
+};
+
+std::vector<std::string> failed_conditions(const Options &o, const Aggregator &a) {
+    std::vector<std::string> hit;
+    auto check = [&](const char *name, std::uint64_t n) {
+        if (n && o.fail_on.contains(name))
+            hit.push_back(fmt::format("{} ({})", name, n));
+    };
+    check("aborted", a.aborted());
+    check("stall", a.stalls());
+    check("write-error", a.write_errors());
+    check("lost", a.events_lost());
+    return hit;
+}
+
+// Writes the reports; false (with a message) if one could not be written.
+bool write_reports(const Options &o, RunState &state, const RunInfo &info) {
+    std::lock_guard lock(state.mu);
+    bool ok = true;
+    auto write = [&](const std::string &path, const std::string &content, mode_t mode) {
+        if (path.empty())
+            return;
+        try {
+            write_file_atomically(path, content, mode);
+        } catch (const std::exception &e) {
+            fmt::print(stderr, "freezeprobe: {}\n", e.what());
+            ok = false;
+        }
+    };
+    write(o.report_path, summary_report_json(state.aggregates, info), 0600);
+    write(o.junit_path, junit_xml(state.aggregates, info), 0644);
+    write(o.metrics_file, prometheus_text(state.aggregates), 0644);
+    return ok;
 }
 
 } // namespace
@@ -63,13 +130,40 @@ int run_watch(const Options &options) {
         fmt::print(stderr, "freezeprobe: cannot run: {}\n", *reason);
         return exit_cannot_run;
     }
+    if (auto bad = bad_output_path(options)) {
+        fmt::print(stderr, "freezeprobe: {}\n", *bad);
+        return exit_usage;
+    }
+    RunState state;
+    std::unique_ptr<MetricsServer> metrics;
+    if (!options.metrics_address.empty()) {
+        try {
+            metrics = std::make_unique<MetricsServer>(options.metrics_address, [&state] {
+                std::lock_guard lock(state.mu);
+                return prometheus_text(state.aggregates);
+            });
+        } catch (const std::exception &e) {
+            fmt::print(stderr, "freezeprobe: cannot run: --metrics {}: {}\n",
+                       options.metrics_address, e.what());
+            return exit_cannot_run;
+        }
+    }
     install_stop_handlers();
     LineSink sink(options.events, stdout);
+    std::unique_ptr<LiveView> live;
+    if (options.events == EventFormat::text && ::isatty(STDOUT_FILENO) && options.wrapped.empty()) {
+        live = std::make_unique<LiveView>(stdout);
+        sink.use_live_view(live.get());
+    }
+    RunInfo info{version_string, "", kernel_release(), WallClock().now(), 0, options.wrapped, {}};
     auto started = monotonic_now_ns();
     std::unique_ptr<ProbeSession> session;
     try {
-        session = std::make_unique<ProbeSession>(session_options(options),
-                                                 [&sink](const Event &e) { sink(e); });
+        session = std::make_unique<ProbeSession>(session_options(options), [&](const Event &e) {
+            sink(e);
+            std::lock_guard lock(state.mu);
+            state.aggregates.add(e);
+        });
     } catch (const ProbeError &e) {
         fmt::print(stderr, "freezeprobe: cannot run: {}\n", e.what());
         if (options.verbose)
@@ -77,22 +171,70 @@ int run_watch(const Options &options) {
                 fmt::print(stderr, "  libbpf: {}\n", line);
         return exit_cannot_run;
     }
-    fmt::print(stderr, "freezeprobe: attached in {} (mode {}; {}); watching until {}\n",
-               human_duration(monotonic_now_ns() - started), to_string(session->mode()),
+    info.attach_mode = to_string(session->mode());
+    fmt::print(stderr, "freezeprobe: attached in {} (mode {}; {}){}\n",
+               human_duration(monotonic_now_ns() - started), info.attach_mode,
                hierarchy_summary(session->hierarchies()),
-               options.duration_s ? fmt::format("{} s have passed", *options.duration_s)
-                                  : std::string("Ctrl-C"));
+               metrics ? "; metrics on http://" + metrics->address() + "/metrics" : "");
+
+    std::unique_ptr<WrappedCommand> command;
+    if (!options.wrapped.empty()) {
+        try {
+            command = std::make_unique<WrappedCommand>(options.wrapped);
+        } catch (const std::exception &e) {
+            fmt::print(stderr, "freezeprobe: {}\n", e.what());
+            return exit_cannot_run;
+        }
+        fmt::print(stderr, "freezeprobe: running {} (pid {}) under the probe\n",
+                   options.wrapped.front(), command->pid());
+    } else {
+        fmt::print(stderr, "freezeprobe: watching until {}\n",
+                   options.duration_s ? fmt::format("{} s have passed", *options.duration_s)
+                                      : std::string("Ctrl-C or SIGTERM"));
+    }
 
     auto deadline = options.duration_s
                         ? started + static_cast<std::uint64_t>(*options.duration_s * 1e9)
                         : UINT64_MAX;
-    while (!stop_requested && monotonic_now_ns() < deadline && !sink.failed()) {
+    auto next_metrics_file = monotonic_now_ns();
+    auto next_table = monotonic_now_ns();
+    bool forwarded = false;
+    while (monotonic_now_ns() < deadline && !sink.failed()) {
+        if (command && command->poll_exit())
+            break;
+        if (stop_signal && !command)
+            break;
+        if (stop_signal && !forwarded) {
+            command->forward(stop_signal); // and keep watching until it has gone
+            forwarded = true;
+        }
         auto left_ms = (deadline - monotonic_now_ns()) / 1'000'000;
         session->poll(static_cast<int>(std::min<std::uint64_t>(left_ms + 1, 100)));
+        if (live && monotonic_now_ns() >= next_table) {
+            next_table = monotonic_now_ns() + 1'000'000'000ull;
+            std::lock_guard lock(state.mu);
+            live->table(status_table(state.aggregates, session->pending(), monotonic_now_ns(), 12,
+                                     live->width()));
+        }
         sink.flush();
+        if (!options.metrics_file.empty() && monotonic_now_ns() >= next_metrics_file) {
+            next_metrics_file = monotonic_now_ns() + 5'000'000'000ull;
+            std::lock_guard lock(state.mu);
+            try {
+                write_file_atomically(options.metrics_file, prometheus_text(state.aggregates),
+                                      0644);
+            } catch (const std::exception &e) {
+                fmt::print(stderr, "freezeprobe: {}\n", e.what());
+            }
+        }
     }
     session->finish();
     bool output_ok = sink.finish();
+    live.reset(); // the last table stays on the screen above the exit lines
+    info.ended_ns = WallClock().now();
+    if (command)
+        info.command_exit = command->poll_exit();
+    bool reports_ok = write_reports(options, state, info);
     fmt::print(stderr, "freezeprobe: detached; {} events, {} lost\n", session->events_delivered(),
                session->events_lost());
     if (!output_ok) {
@@ -100,7 +242,25 @@ int run_watch(const Options &options) {
                    std::strerror(errno));
         return exit_cannot_run;
     }
-    return exit_ok;
+    if (command && !info.command_exit) {
+        fmt::print(stderr, "freezeprobe: {} (pid {}) still runs; killing it\n",
+                   options.wrapped.front(), command->pid());
+        return exit_cannot_run;
+    }
+    if (info.command_exit && *info.command_exit != 0) {
+        fmt::print(stderr, "freezeprobe: {} exited with {}\n", options.wrapped.front(),
+                   *info.command_exit);
+        return *info.command_exit;
+    }
+    auto hit = failed_conditions(options, state.aggregates);
+    if (!hit.empty()) {
+        std::string list;
+        for (auto &h : hit)
+            list += (list.empty() ? "" : ", ") + h;
+        fmt::print(stderr, "freezeprobe: --fail-on conditions hit: {}\n", list);
+        return exit_fail_on;
+    }
+    return reports_ok ? exit_ok : exit_cannot_run;
 }
 
 } // namespace freezeprobe

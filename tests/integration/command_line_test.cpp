@@ -120,7 +120,8 @@ TEST(CommandLine, DoctorFindsAWorkingMode) {
     REQUIRE_PRIVILEGES();
     auto r = run_process({freezeprobe_binary(), "doctor"});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_NE(r.out.find("tracepoint works"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("tracepoint: works"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("runc:"), std::string::npos) << r.out;
 }
 
 } // namespace

@@ -2,10 +2,16 @@
 // frozen then thawed episode for that container, and with the container's process blocked in a
 // FUSE read `runc pause` fails with "unable to freeze" while freezeprobe reports one aborted
 // episode of runc's whole retry loop, naming the blocked task, its wchan and the container.
+// The same with runc in cgroup v2 mode (RuncContainerSpec::cgroup2: /sys/fs/cgroup is the cgroup2
+// mount in runc's own mount namespace): runc writes cgroup.freeze once and waits 10 s for
+// cgroup.events to say "frozen 1"; it does not thaw when it gives up, so the episode stays open,
+// and ends frozen once the FUSE connection is aborted.
 #include "probe_harness.h"
 
 #include "hang_fuse.h"
+#include "text_util.h"
 
+#include <fmt/format.h>
 #include <future>
 #include <iostream>
 
@@ -32,14 +38,24 @@ class RuncFreezeTest : public ProbeTest {
         s.args = std::move(args);
         return s;
     }
-    void expect_container(const Event &e) const {
+    void expect_container(const Event &e, int version = 1) const {
         ASSERT_TRUE(e.cgroup);
-        EXPECT_EQ(e.cgroup->version, 1);
+        EXPECT_EQ(e.cgroup->version, version);
         EXPECT_EQ(e.cgroup->path, v1_container_path(pod_, id_));
         ASSERT_TRUE(e.cgroup->container);
         EXPECT_EQ(e.cgroup->container->id, id_);
         EXPECT_EQ(e.cgroup->container->pod_uid, pod_);
         EXPECT_EQ(e.cgroup->container->qos, "burstable");
+    }
+
+    // The same, with runc in cgroup v2 mode; the cgroupsPath is the same kubelet cgroupfs path.
+    RuncContainerSpec spec_v2(std::vector<std::string> args) const {
+        auto s = spec(std::move(args));
+        s.cgroup2 = true;
+        return s;
+    }
+    std::string v2_file(const std::string &name) const {
+        return v2().mount_point + v1_container_path(pod_, id_) + "/" + name;
     }
 
     std::string id_, pod_;
@@ -106,6 +122,114 @@ TEST_F(RuncFreezeTest, PauseFailsWhileAFuseReadBlocksAndTheBlockerIsNamed) {
     EXPECT_EQ(b.container->id, id_);
     EXPECT_NE(episode.diagnosis.find("request_wait_answer"), std::string::npos);
     EXPECT_EQ(of_type<FreezeEpisode>(events_).size(), 1u) << "one episode, not one per try";
+}
+
+TEST_F(RuncFreezeTest, CgroupV2PauseAndResumeAreFrozenThenThawed) {
+    RuncContainer container(spec_v2({"/bin/sleep", "3600"}));
+    pid_t init = container.init_pid();
+    auto path = v1_container_path(pod_, id_);
+    auto proc_cgroup = read_control_file(fmt::format("/proc/{}/cgroup", init));
+    EXPECT_NE(proc_cgroup.find("\n0::" + path + "\n"), std::string::npos) << proc_cgroup;
+    EXPECT_EQ(proc_cgroup.find(":freezer:" + path), std::string::npos)
+        << "runc in v2 mode makes no v1 cgroup";
+    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.procs"))), std::to_string(init));
+
+    auto paused = container.pause();
+    ASSERT_EQ(paused.exit_code, 0) << paused.err;
+    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.freeze"))), "1");
+    auto resumed = container.resume();
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.freeze"))), "0");
+
+    ASSERT_TRUE(wait_for([](auto &ev) { return of_type<FreezeEpisode>(ev).size() >= 2; }));
+    auto episodes = of_type<FreezeEpisode>(events_);
+    ASSERT_EQ(episodes.size(), 2u);
+    EXPECT_EQ(episodes[0].second.outcome, EpisodeOutcome::frozen) << episodes[0].second.diagnosis;
+    EXPECT_EQ(episodes[1].second.outcome, EpisodeOutcome::thawed) << episodes[1].second.diagnosis;
+    for (auto &[e, episode] : episodes) {
+        expect_container(e, 2);
+        EXPECT_EQ(episode.writer.comm, "runc");
+        EXPECT_GE(episode.counts.writes, 1u);
+        EXPECT_TRUE(episode.blockers.empty());
+    }
+    // runc reads cgroup.freeze back, then polls cgroup.events; the freeze may already be complete
+    // (cgroup_notify_frozen) by then, so those reads are not necessarily part of the episode.
+    EXPECT_EQ(episodes[0].second.counts.writes, 1u) << "runc v2 writes cgroup.freeze once";
+    EXPECT_LT(episodes[0].second.duration_ns, 1'000'000'000u);
+}
+
+TEST_F(RuncFreezeTest, CgroupV2PauseTimesOutWhileAFuseReadBlocksAndTheFreezeStaysPending) {
+    HangFuse fuse;
+    auto s = spec_v2({"/bin/cat", "/hang/hang"});
+    s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
+    RuncContainer container(s);
+    // Declared after the container: released first, so that the freeze completes and the
+    // container can then be thawed and deleted.
+    struct Release {
+        HangFuse &fuse;
+        ~Release() { fuse.abort_connection(); }
+    } release{fuse};
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 10s));
+    pid_t cat = container.init_pid();
+
+    auto asked = std::chrono::steady_clock::now();
+    auto pausing = std::async(std::launch::async, [&] { return container.pause(); });
+    wait_for([&](auto &) { return pausing.wait_for(0s) == std::future_status::ready; }, 60s);
+    auto paused = pausing.get();
+    auto waited = std::chrono::steady_clock::now() - asked;
+    EXPECT_NE(paused.exit_code, 0);
+    EXPECT_NE(paused.err.find("timeout of 10s reached waiting for the cgroup to freeze"),
+              std::string::npos)
+        << paused.err;
+    EXPECT_GE(waited, 10s);
+
+    // The stall, during runc's wait: one freeze request, runc polling cgroup.events, the cat.
+    auto stalls = of_type<FreezeStall>(events_);
+    ASSERT_EQ(stalls.size(), 1u);
+    auto &[stall_event, stall] = stalls[0];
+    std::cout << "runc said: " << paused.err << "freezeprobe said: " << stall.diagnosis << "\n";
+    expect_container(stall_event, 2);
+    EXPECT_EQ(stall.writer.comm, "runc");
+    EXPECT_EQ(stall.counts.writes, 1u);
+    EXPECT_GE(stall.counts.reads, 10u) << "runc polls cgroup.events every 10 ms";
+    ASSERT_EQ(stall.blockers.size(), 1u) << stall.diagnosis;
+    auto &b = stall.blockers[0];
+    EXPECT_EQ(b.pid, static_cast<std::uint32_t>(cat));
+    EXPECT_EQ(b.comm, "cat");
+    EXPECT_EQ(b.state, "D");
+    EXPECT_EQ(b.wchan, "request_wait_answer");
+    EXPECT_EQ(b.cgroup, v1_container_path(pod_, id_));
+    ASSERT_TRUE(b.container);
+    EXPECT_EQ(b.container->id, id_);
+    EXPECT_NE(stall.diagnosis.find("request_wait_answer"), std::string::npos);
+
+    // runc gave up without thawing: the freeze is still pending, so there is no episode yet.
+    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.freeze"))), "1");
+    EXPECT_NE(read_control_file(v2_file("cgroup.events")).find("frozen 0"), std::string::npos);
+    collect_for(200ms);
+    EXPECT_TRUE(of_type<FreezeEpisode>(events_).empty());
+
+    // Aborting the connection ends the read; the cat freezes on its way back to user space (it
+    // exits only once the cleanup thaws it) and the episode ends frozen, covering runc's wait.
+    fuse.abort_connection();
+    ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeEpisode>(ev).empty(); }, 5s));
+    auto since_asked = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now() - asked);
+    auto [event, episode] = of_type<FreezeEpisode>(events_)[0];
+    std::cout << "freezeprobe said: " << episode.diagnosis << "\n";
+    expect_container(event, 2);
+    EXPECT_EQ(episode.outcome, EpisodeOutcome::frozen);
+    EXPECT_EQ(episode.writer.comm, "runc");
+    EXPECT_EQ(episode.counts.writes, 1u);
+    EXPECT_EQ(episode.counts.thaws, 0u) << "runc v2 does not thaw when it gives up";
+    EXPECT_GE(episode.counts.reads, 1000u) << "runc polls cgroup.events 1000 times";
+    EXPECT_GE(episode.duration_ns, 10'000'000'000u) << "covers runc's wait";
+    EXPECT_LE(episode.duration_ns, static_cast<std::uint64_t>(since_asked.count()));
+    ASSERT_EQ(episode.blockers.size(), 1u) << "the last blockers seen";
+    EXPECT_EQ(episode.blockers[0].pid, static_cast<std::uint32_t>(cat));
+    EXPECT_NE(read_control_file(v2_file("cgroup.events")).find("frozen 1"), std::string::npos);
+    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.procs"))), std::to_string(cat));
+    EXPECT_EQ(of_type<FreezeEpisode>(events_).size(), 1u);
 }
 
 } // namespace

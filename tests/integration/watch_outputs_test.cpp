@@ -1,0 +1,185 @@
+// `freezeprobe watch [options] -- COMMAND` as a CI job runs it: the command's exit status, the
+// --fail-on exit code 3, and the report and JUnit files that explain a freeze failure without
+// reading logs. The binary is run as a child process, as a user would.
+#include "probe_harness.h"
+#include "subprocess.h"
+
+#include "hang_fuse.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+namespace freezeprobe::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string slurp(const fs::path &p) {
+    std::ifstream in(p);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+class WatchOutputsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        REQUIRE_PRIVILEGES();
+        dir_ = fs::path(::testing::TempDir()) / ("watch-outputs-" + random_hex(8));
+        fs::create_directories(dir_);
+        auto hierarchies = discover_hierarchies();
+        v1_ = *find_v1_controller(hierarchies, "freezer");
+        prefix_ = unique_prefix();
+    }
+    void TearDown() override {
+        if (!dir_.empty())
+            fs::remove_all(dir_);
+    }
+    // freezeprobe watch with reports under dir_, wrapping argv.
+    ProcessResult watch(std::vector<std::string> options, std::vector<std::string> argv) {
+        std::vector<std::string> all{freezeprobe_binary(),
+                                     "watch",
+                                     "--events",
+                                     "none",
+                                     "--cgroup",
+                                     prefix_,
+                                     "--report",
+                                     (dir_ / "report.json").string(),
+                                     "--junit",
+                                     (dir_ / "junit_freezeprobe.xml").string()};
+        all.insert(all.end(), options.begin(), options.end());
+        all.push_back("--");
+        all.insert(all.end(), argv.begin(), argv.end());
+        return run_process(all);
+    }
+    nlohmann::json report() { return nlohmann::json::parse(slurp(dir_ / "report.json")); }
+    std::string junit() { return slurp(dir_ / "junit_freezeprobe.xml"); }
+    void expect_valid_xml() {
+        auto r =
+            run_process({"/usr/bin/xmllint", "--noout", (dir_ / "junit_freezeprobe.xml").string()});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+
+    fs::path dir_;
+    Hierarchy v1_;
+    std::string prefix_;
+};
+
+TEST_F(WatchOutputsTest, CommandSucceedsAndReportsDescribeIt) {
+    auto id = random_hex(64);
+    ScratchCgroup cg(v1_, prefix_ + "/kubepods/burstable/pod" + random_uuid() + "/" + id);
+    auto state = cg.file("freezer.state");
+    auto r = watch({}, {"/bin/sh", "-c",
+                        "echo FROZEN > " + state + "; cat " + state + "; echo THAWED > " + state});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = report();
+    EXPECT_EQ(j["attach_mode"], "tracepoint");
+    EXPECT_EQ(j["events_lost"], 0);
+    ASSERT_EQ(j["containers"].size(), 1u) << j.dump(2);
+    auto &c = j["containers"][0];
+    EXPECT_EQ(c["container"]["id"], id);
+    EXPECT_EQ(c["episodes"]["frozen"], 1);
+    EXPECT_EQ(c["episodes"]["thawed"], 1);
+    EXPECT_EQ(c["files"]["freezer.state"]["count"], 2);
+    EXPECT_GT(c["files"]["freezer.state"]["latency_ns"]["max"].get<std::uint64_t>(), 0u);
+    expect_valid_xml();
+    EXPECT_NE(junit().find(id), std::string::npos);
+    EXPECT_EQ(junit().find("<failure"), std::string::npos) << junit();
+}
+
+TEST_F(WatchOutputsTest, CommandStatusIsPassedOn) {
+    auto r = watch({"--fail-on", "write-error"}, {"/bin/sh", "-c", "exit 5"});
+    EXPECT_EQ(r.exit_code, 5) << r.err;
+    auto missing = watch({}, {"/no/such/command"});
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.err.find("/no/such/command"), std::string::npos) << missing.err;
+}
+
+TEST_F(WatchOutputsTest, FailedWriteFailsTheRunWithFailOn) {
+    ScratchCgroup cg(v1_, prefix_ + "/bad");
+    auto cmd = std::vector<std::string>{"/bin/sh", "-c",
+                                        "echo BOGUS > " + cg.file("freezer.state") + " || true"};
+    auto plain = watch({}, cmd);
+    EXPECT_EQ(plain.exit_code, 0) << plain.err;
+    auto strict = watch({"--fail-on", "aborted,write-error"}, cmd);
+    EXPECT_EQ(strict.exit_code, 3) << strict.err;
+    EXPECT_NE(strict.err.find("write-error (1)"), std::string::npos) << strict.err;
+    expect_valid_xml();
+    EXPECT_NE(junit().find("<failure"), std::string::npos);
+    EXPECT_NE(junit().find("EINVAL"), std::string::npos) << junit();
+}
+
+// The CI story end to end: a freeze held up by a FUSE read and given up, as runc does; the JUnit
+// failure explains it.
+TEST_F(WatchOutputsTest, AbortedFreezeIsExplainedInJUnit) {
+    ScratchCgroup cg(v1_,
+                     prefix_ + "/kubepods/burstable/pod" + random_uuid() + "/" + random_hex(64));
+    HangReader reader;
+    ThawGuard thaw(cg);
+    HangFuse fuse;
+    reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s));
+    auto state = cg.file("freezer.state");
+    auto r = watch({"--fail-on", "aborted", "--stall-after", "200"},
+                   {"/bin/sh", "-c",
+                    "echo FROZEN > " + state + "; sleep 0.6; cat " + state + "; echo THAWED > " +
+                        state + "; sleep 0.4"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    expect_valid_xml();
+    auto xml = junit();
+    std::cout << "JUnit:\n" << xml << "\n";
+    EXPECT_NE(xml.find("type=\"aborted\""), std::string::npos) << xml;
+    EXPECT_NE(xml.find("type=\"stall\""), std::string::npos) << xml;
+    EXPECT_NE(xml.find("request_wait_answer"), std::string::npos) << xml;
+    auto j = report();
+    ASSERT_EQ(j["containers"].size(), 1u) << j.dump(2);
+    EXPECT_EQ(j["containers"][0]["episodes"]["aborted"], 1);
+    EXPECT_EQ(j["containers"][0]["stalls"], 1);
+    fuse.abort_connection();
+}
+
+TEST_F(WatchOutputsTest, BadOutputsAreRefusedBeforeAttaching) {
+    auto r = run_process(
+        {freezeprobe_binary(), "--report", "/no/such/dir/report.json", "--duration", "1"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--report"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("attached"), std::string::npos) << "refused before attaching";
+
+    // A port that is taken.
+    int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(::listen(s, 1), 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(s, reinterpret_cast<sockaddr *>(&addr), &len);
+    auto port = std::to_string(ntohs(addr.sin_port));
+    auto busy =
+        run_process({freezeprobe_binary(), "--metrics", "127.0.0.1:" + port, "--duration", "1"});
+    ::close(s);
+    EXPECT_EQ(busy.exit_code, 1) << busy.err;
+    EXPECT_NE(busy.err.find("--metrics"), std::string::npos) << busy.err;
+    EXPECT_EQ(busy.err.find("attached"), std::string::npos);
+    EXPECT_EQ(std::count(busy.err.begin(), busy.err.end(), '\n'), 1) << busy.err;
+}
+
+TEST_F(WatchOutputsTest, MetricsFileIsWritten) {
+    auto metrics = dir_ / "freezeprobe.prom";
+    auto r = run_process({freezeprobe_binary(), "--events", "none", "--duration", "0.5",
+                          "--metrics-file", metrics.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto text = slurp(metrics);
+    EXPECT_NE(text.find("freezeprobe_events_lost_total 0"), std::string::npos) << text;
+    EXPECT_EQ(fs::status(metrics).permissions() & fs::perms::others_read, fs::perms::others_read);
+}
+
+} // namespace
+} // namespace freezeprobe::testing

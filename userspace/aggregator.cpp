@@ -1,0 +1,108 @@
+#include "aggregator.h"
+
+#include "text_output.h"
+#include "written_value.h"
+
+#include <algorithm>
+#include <bit>
+#include <fmt/format.h>
+
+namespace freezeprobe {
+
+void Log2Histogram::add(std::uint64_t value) {
+    ++buckets[std::bit_width(value)];
+    ++count;
+    sum += value;
+    max = std::max(max, value);
+}
+
+std::uint64_t Log2Histogram::bucket_top(std::size_t i) {
+    return i == 0 ? 0 : i >= 64 ? UINT64_MAX : (std::uint64_t{1} << i) - 1;
+}
+
+std::uint64_t Log2Histogram::quantile(double q) const {
+    if (count == 0)
+        return 0;
+    auto rank = static_cast<std::uint64_t>(q * static_cast<double>(count) + 0.999999);
+    rank = std::clamp<std::uint64_t>(rank, 1, count);
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < buckets.size(); ++i) {
+        seen += buckets[i];
+        if (seen >= rank)
+            return std::min(bucket_top(i), max);
+    }
+    return max;
+}
+
+CgroupStats &Aggregator::stats_for(const CgroupRef &cgroup) {
+    auto &s = cgroups_[Key{cgroup.version, cgroup.controllers, cgroup.id}];
+    // Keep what we know: a later event of a removed cgroup may have lost its path.
+    if (cgroup.path || !s.cgroup.path)
+        s.cgroup = cgroup;
+    return s;
+}
+
+void Aggregator::add_failure(CgroupStats &s, Failure failure) {
+    if (s.failures.size() < max_failures)
+        s.failures.push_back(std::move(failure));
+    else
+        ++s.failures_dropped;
+}
+
+void Aggregator::add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
+                           const std::string &message) {
+    auto &s = stats_for(*event.cgroup);
+    auto name = file_name(file);
+    auto error = err ? errno_name(err).value_or("E" + std::to_string(err)) : std::string();
+    auto &f = s.files[name];
+    ++f.count;
+    f.latency_ns.add(latency_ns);
+    if (err) {
+        ++f.errors[error];
+        ++write_errors_;
+        add_failure(s, Failure{event.time_ns, "write-error", message});
+    }
+    ++writes_[WriteLabels{name, error}];
+    latency_[name].add(latency_ns);
+}
+
+void Aggregator::add(const Event &event) {
+    if (auto *l = std::get_if<Lost>(&event.body)) {
+        events_lost_ += l->count;
+        return;
+    }
+    if (!event.cgroup)
+        return;
+    stats_for(*event.cgroup).last_time_ns = event.time_ns;
+    if (auto *f = std::get_if<FreezeWrite>(&event.body)) {
+        add_write(event,
+                  event.cgroup->version == 1 ? ControlFile::freezer_state
+                                             : ControlFile::cgroup_freeze,
+                  f->err, f->latency_ns, to_text_line(event));
+    } else if (auto *p = std::get_if<ProcsWrite>(&event.body)) {
+        add_write(event, p->file, p->err, p->latency_ns, to_text_line(event));
+    } else if (auto *st = std::get_if<FreezeStall>(&event.body)) {
+        auto &s = stats_for(*event.cgroup);
+        ++s.stalls;
+        ++stalls_;
+        add_failure(s, Failure{event.time_ns, "stall", st->diagnosis});
+    } else if (auto *ep = std::get_if<FreezeEpisode>(&event.body)) {
+        auto &s = stats_for(*event.cgroup);
+        auto outcome = outcome_name(ep->outcome);
+        ++s.episodes[outcome];
+        // The container as the stats keep it: a removed cgroup's last event may have lost it.
+        auto &c = s.cgroup.container;
+        ++episodes_[EpisodeLabels{outcome, event.cgroup->version == 1 ? "v1" : "v2", c ? c->id : "",
+                                  c && c->pod_uid ? *c->pod_uid : ""}];
+        if (ep->outcome == EpisodeOutcome::frozen) {
+            s.freeze_latency_ns.add(ep->duration_ns);
+            freeze_duration_.add(ep->duration_ns);
+        }
+        if (ep->outcome == EpisodeOutcome::aborted) {
+            ++aborted_;
+            add_failure(s, Failure{event.time_ns, "aborted", ep->diagnosis});
+        }
+    }
+}
+
+} // namespace freezeprobe

@@ -1,0 +1,98 @@
+// Per-cgroup and node-wide aggregates of the event stream, for the summary report, JUnit and the
+// Prometheus metrics (DESIGN.md section 5). Built in userspace from the events the pipeline
+// already delivers: every write is an event anyway, so keeping histograms in BPF maps as well
+// would only add a second copy of the work to the kernel's hot path.
+#pragma once
+
+#include "event_model.h"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace freezeprobe {
+
+// Power-of-two buckets: bucket i holds values v with 2^(i-1) <= v < 2^i (bucket 0 holds 0).
+struct Log2Histogram {
+    std::array<std::uint64_t, 65> buckets{};
+    std::uint64_t count = 0;
+    std::uint64_t sum = 0;
+    std::uint64_t max = 0;
+
+    void add(std::uint64_t value);
+    // An upper bound of the q-quantile (0 < q <= 1): the top of the bucket that holds it, but
+    // never above the largest value seen. 0 when empty.
+    std::uint64_t quantile(double q) const;
+    // The largest value bucket i can hold.
+    static std::uint64_t bucket_top(std::size_t i);
+};
+
+struct FileStats {
+    std::uint64_t count = 0;
+    std::map<std::string, std::uint64_t> errors; // errno name -> count
+    Log2Histogram latency_ns;
+};
+
+// Something that makes a CI job fail: an aborted or stalled freeze, or a failed write.
+struct Failure {
+    std::uint64_t time_ns = 0; // CLOCK_REALTIME
+    std::string kind;          // "aborted", "stall", "write-error"
+    std::string message;       // the human diagnosis
+};
+
+struct CgroupStats {
+    CgroupRef cgroup;                              // as of the last event
+    std::map<std::string, std::uint64_t> episodes; // outcome name -> count
+    std::uint64_t stalls = 0;
+    Log2Histogram freeze_latency_ns;        // frozen episodes: first request to frozen
+    std::map<std::string, FileStats> files; // "freezer.state", "cgroup.procs", ...
+    std::vector<Failure> failures;          // the first max_failures
+    std::uint64_t failures_dropped = 0;     // beyond that
+    std::uint64_t last_time_ns = 0;         // CLOCK_REALTIME of its last event
+};
+
+class Aggregator {
+  public:
+    static constexpr std::size_t max_failures = 100;
+    // (version, v1 controllers, cgroup id)
+    using Key = std::tuple<int, std::string, std::uint64_t>;
+    // Node-wide series for Prometheus.
+    using EpisodeLabels = std::tuple<std::string, std::string, std::string, std::string>;
+    //                               outcome,     hierarchy,   container_id, pod_uid
+    using WriteLabels = std::pair<std::string, std::string>; // file, error ("" on success)
+
+    void add(const Event &event);
+
+    const std::map<Key, CgroupStats> &cgroups() const { return cgroups_; }
+    std::uint64_t events_lost() const { return events_lost_; }
+    const std::map<EpisodeLabels, std::uint64_t> &episodes_total() const { return episodes_; }
+    const std::map<WriteLabels, std::uint64_t> &writes_total() const { return writes_; }
+    const std::map<std::string, Log2Histogram> &write_latency_ns() const { return latency_; }
+    const Log2Histogram &freeze_duration_ns() const { return freeze_duration_; }
+
+    // --fail-on conditions seen so far.
+    std::uint64_t aborted() const { return aborted_; }
+    std::uint64_t stalls() const { return stalls_; }
+    std::uint64_t write_errors() const { return write_errors_; }
+
+  private:
+    CgroupStats &stats_for(const CgroupRef &cgroup);
+    void add_failure(CgroupStats &s, Failure failure);
+    void add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
+                   const std::string &message);
+
+    std::map<Key, CgroupStats> cgroups_;
+    std::map<EpisodeLabels, std::uint64_t> episodes_;
+    std::map<WriteLabels, std::uint64_t> writes_;
+    std::map<std::string, Log2Histogram> latency_;
+    Log2Histogram freeze_duration_;
+    std::uint64_t events_lost_ = 0;
+    std::uint64_t aborted_ = 0;
+    std::uint64_t stalls_ = 0;
+    std::uint64_t write_errors_ = 0;
+};
+
+} // namespace freezeprobe
