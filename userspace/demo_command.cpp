@@ -26,36 +26,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string random_hex(std::size_t n) {
-    std::string bytes(n / 2, '\0');
-    int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::read(fd, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()))
-        throw std::runtime_error("reading /dev/urandom failed");
-    ::close(fd);
-    std::string hex;
-    for (unsigned char c : bytes)
-        hex += fmt::format("{:02x}", c);
-    return hex;
-}
-
-std::string random_uuid() {
-    auto h = random_hex(32);
-    return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),
-                       h.substr(16, 4), h.substr(20));
-}
-
 std::string underscored(std::string s) {
     std::replace(s.begin(), s.end(), '-', '_');
     return s;
-}
-
-// A pid that names no process: a child that has exited and been reaped.
-pid_t vanished_pid() {
-    pid_t pid = ::fork();
-    if (pid == 0)
-        ::_exit(0);
-    ::waitpid(pid, nullptr, 0);
-    return pid;
 }
 
 // Something the demo did, and how to recognise the probe's report of it.

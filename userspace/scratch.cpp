@@ -10,10 +10,39 @@
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdexcept>
 #include <system_error>
 #include <unistd.h>
 
 namespace freezeprobe {
+
+std::string random_hex(std::size_t n) {
+    std::string raw(n, '\0');
+    int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && ::read(fd, raw.data(), raw.size()) == static_cast<ssize_t>(raw.size());
+    if (fd >= 0)
+        ::close(fd);
+    if (!ok)
+        throw std::runtime_error("reading /dev/urandom failed");
+    std::string hex;
+    for (unsigned char c : raw)
+        hex.push_back("0123456789abcdef"[c & 15]);
+    return hex;
+}
+
+std::string random_uuid() {
+    auto h = random_hex(32);
+    return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+           "-" + h.substr(20);
+}
+
+pid_t vanished_pid() {
+    pid_t pid = ::fork();
+    if (pid == 0)
+        ::_exit(0);
+    ::waitpid(pid, nullptr, 0);
+    return pid;
+}
 
 int write_control_file(const std::string &path, std::string_view data) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);

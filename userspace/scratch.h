@@ -11,6 +11,12 @@
 
 namespace freezeprobe {
 
+// Names like a runtime's: n random lowercase hex digits (a container id is 64), and a pod UID.
+std::string random_hex(std::size_t n);
+std::string random_uuid();
+// A pid that names no process: a child that has exited and been reaped.
+pid_t vanished_pid();
+
 // Writes data to path with one write(2); returns 0 or the errno.
 int write_control_file(const std::string &path, std::string_view data);
 // Like write_control_file but throws std::system_error naming the path.

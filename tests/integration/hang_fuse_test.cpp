@@ -28,22 +28,15 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string read_file(const std::string &path) {
-    std::ifstream in(path);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
 // The state letter of /proc/PID/stat (after the comm, which may hold spaces or parentheses).
 char task_state(pid_t pid) {
-    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    auto stat = read_control_file("/proc/" + std::to_string(pid) + "/stat");
     auto close = stat.rfind(')');
     return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
 }
 
 std::string wchan(pid_t pid) {
-    return read_file("/proc/" + std::to_string(pid) + "/wchan");
+    return read_control_file("/proc/" + std::to_string(pid) + "/wchan");
 }
 
 bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds timeout) {
@@ -57,7 +50,7 @@ bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds tim
 }
 
 bool is_mounted(const std::string &mount_point) {
-    std::istringstream mounts(read_file("/proc/mounts"));
+    std::istringstream mounts(read_control_file("/proc/mounts"));
     for (std::string line; std::getline(mounts, line);) {
         std::istringstream fields(line);
         std::string source, target;
@@ -78,7 +71,7 @@ std::vector<pid_t> children_in_d_state() {
         pid_t pid = std::atoi(entry->d_name);
         if (pid <= 0)
             continue;
-        auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+        auto stat = read_control_file("/proc/" + std::to_string(pid) + "/stat");
         auto close = stat.rfind(')');
         if (close == std::string::npos)
             continue;

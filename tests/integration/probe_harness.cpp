@@ -22,24 +22,6 @@ bool running_in_ci() {
     return ci && std::string(ci) != "" && std::string(ci) != "false" && std::string(ci) != "0";
 }
 
-std::string random_hex(std::size_t n) {
-    std::string raw(n, '\0');
-    int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::read(fd, raw.data(), raw.size()) != static_cast<ssize_t>(raw.size()))
-        throw std::runtime_error("reading /dev/urandom");
-    ::close(fd);
-    std::string hex;
-    for (unsigned char c : raw)
-        hex.push_back("0123456789abcdef"[c & 15]);
-    return hex;
-}
-
-std::string random_uuid() {
-    auto h = random_hex(32);
-    return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),
-                       h.substr(16, 4), h.substr(20));
-}
-
 std::string unique_prefix() {
     static std::atomic<int> n{0};
     return fmt::format("/freezeprobe-test-{}-{}", ::getpid(), n++);

@@ -44,9 +44,6 @@ bool running_in_ci();
         }                                                                                          \
     } while (0)
 
-std::string random_hex(std::size_t n);
-std::string random_uuid();
-
 // A unique top-level scratch directory name for this test, e.g. "/freezeprobe-test-1234-7".
 std::string unique_prefix();
 

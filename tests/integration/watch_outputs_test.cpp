@@ -21,13 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::string slurp(const fs::path &p) {
-    std::ifstream in(p);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
 class WatchOutputsTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -59,8 +52,10 @@ class WatchOutputsTest : public ::testing::Test {
         all.insert(all.end(), argv.begin(), argv.end());
         return run_process(all);
     }
-    nlohmann::json report() { return nlohmann::json::parse(slurp(dir_ / "report.json")); }
-    std::string junit() { return slurp(dir_ / "junit_freezeprobe.xml"); }
+    nlohmann::json report() {
+        return nlohmann::json::parse(read_control_file((dir_ / "report.json").string()));
+    }
+    std::string junit() { return read_control_file((dir_ / "junit_freezeprobe.xml").string()); }
     void expect_valid_xml() {
         auto r =
             run_process({"/usr/bin/xmllint", "--noout", (dir_ / "junit_freezeprobe.xml").string()});
@@ -176,7 +171,7 @@ TEST_F(WatchOutputsTest, MetricsFileIsWritten) {
     auto r = run_process({freezeprobe_binary(), "--events", "none", "--duration", "0.5",
                           "--metrics-file", metrics.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto text = slurp(metrics);
+    auto text = read_control_file(metrics.string());
     EXPECT_NE(text.find("freezeprobe_events_lost_total 0"), std::string::npos) << text;
     EXPECT_EQ(fs::status(metrics).permissions() & fs::perms::others_read, fs::perms::others_read);
 }

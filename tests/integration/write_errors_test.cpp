@@ -12,15 +12,6 @@ namespace {
 
 class WriteErrorsTest : public ProbeTest {};
 
-// A pid that names no process: a child that has exited and been reaped.
-pid_t vanished_pid() {
-    pid_t pid = ::fork();
-    if (pid == 0)
-        ::_exit(0);
-    ::waitpid(pid, nullptr, 0);
-    return pid;
-}
-
 struct BadWrite {
     int version;
     const char *file;
