@@ -2,6 +2,8 @@
 // the contract type, and stays one line whatever bytes the kernel or the cgroup tree handed us.
 #include "json_output.h"
 
+#include "sample_events.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -14,17 +16,11 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::string container_id = "1c5b05b0c7c8e5e954e54b1aeff433123f23efa046a29a0dcd72431cbacd22a4";
+using samples::container_id;
 const std::uint64_t t_ns = 1700000000ull * 1'000'000'000 + 123456789; // 2023-11-14T22:13:20Z
 
 CgroupRef kube_cgroup() {
-    CgroupRef c;
-    c.version = 1;
-    c.path = "/kubepods/burstable/pod4164b8ac-667a-484c-9c8c-a16ddc6c0554/" + container_id;
-    c.id = 4242;
-    c.container =
-        Container{container_id, "containerd", "4164b8ac-667a-484c-9c8c-a16ddc6c0554", "burstable"};
-    return c;
+    return samples::v1_container("", 4242);
 }
 
 Event freeze_event(CgroupRef cgroup, FreezeWrite body) {

@@ -2,6 +2,8 @@
 // testcase per cgroup plus "events", one <failure> per recorded failure.
 #include "junit_report.h"
 
+#include "sample_events.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,30 +17,9 @@
 namespace freezeprobe {
 namespace {
 
-constexpr std::uint64_t t_ns = 1700000000ull * 1'000'000'000 + 123456789; // 2023-11-14T22:13:20Z
-const std::string container_id = "1c5b05b0c7c8e5e954e54b1aeff433123f23efa046a29a0dcd72431cbacd22a4";
-const std::string pod_uid = "4164b8ac-667a-484c-9c8c-a16ddc6c0554";
+using namespace samples;
+
 const std::string fffd = "\xef\xbf\xbd";
-
-CgroupRef v1_container(std::string controllers = "freezer") {
-    return CgroupRef{1, std::move(controllers),
-                     "/kubepods/burstable/pod" + pod_uid + "/" + container_id, 10,
-                     Container{container_id, "containerd", pod_uid, "burstable"}};
-}
-
-CgroupRef v2_plain(std::string path = "/system.slice/test.service", std::uint64_t id = 20) {
-    return CgroupRef{2, "", std::move(path), id, std::nullopt};
-}
-
-RunInfo run_info() {
-    RunInfo run;
-    run.version = "0.1.0";
-    run.attach_mode = "tracepoint";
-    run.kernel = "6.1.0-18-amd64";
-    run.started_ns = t_ns;
-    run.ended_ns = t_ns + 2'500'000'000;
-    return run;
-}
 
 Event aborted(const CgroupRef &c, std::string diagnosis) {
     return Event{t_ns, c,
@@ -101,7 +82,7 @@ TEST_F(JunitReport, OneTestcasePerCgroupAndOneFailurePerFailure) {
     a.add(aborted(v1_container(), "Freeze of container 1c5b was given up.\nMore detail."));
     a.add(
         Event{t_ns, v2_plain(), FreezeEpisode{EpisodeOutcome::frozen, 2'000'000, {}, {}, {}, ""}});
-    auto text = junit_xml(a, run_info());
+    auto text = junit_xml(a, run_info(2'500'000'000));
     EXPECT_TRUE(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
     Xml xml(text);
     ASSERT_EQ(xml.lint(), "") << text;
@@ -142,7 +123,7 @@ TEST_F(JunitReport, OneTestcasePerCgroupAndOneFailurePerFailure) {
 
 // Some CI systems reject a suite without testcases: "events" is always there.
 TEST_F(JunitReport, NoCgroupsStillOnePassingTestcase) {
-    auto text = junit_xml(Aggregator{}, run_info());
+    auto text = junit_xml(Aggregator{}, run_info(2'500'000'000));
     Xml xml(text);
     ASSERT_EQ(xml.lint(), "") << text;
     EXPECT_EQ(xml.xpath("string(//testsuite/@tests)"), "1");
@@ -155,7 +136,7 @@ TEST_F(JunitReport, NoCgroupsStillOnePassingTestcase) {
 TEST_F(JunitReport, LostEventsFailTheEventsTestcase) {
     Aggregator a;
     a.add(Event{t_ns, std::nullopt, Lost{42}});
-    Xml xml(junit_xml(a, run_info()));
+    Xml xml(junit_xml(a, run_info(2'500'000'000)));
     ASSERT_EQ(xml.lint(), "");
     EXPECT_EQ(xml.xpath("string(//testsuite/@failures)"), "1");
     EXPECT_EQ(xml.xpath("string(//testcase[@name='events']/failure/@type)"), "lost");
@@ -166,7 +147,7 @@ TEST_F(JunitReport, DroppedFailuresAreSaid) {
     Aggregator a;
     for (std::size_t i = 0; i < Aggregator::max_failures + 5; ++i)
         a.add(Event{t_ns, v2_plain(), FreezeWrite{"1", 16, 1, Task{}}});
-    Xml xml(junit_xml(a, run_info()));
+    Xml xml(junit_xml(a, run_info(2'500'000'000)));
     ASSERT_EQ(xml.lint(), "");
     EXPECT_EQ(xml.xpath("count(//testcase[1]/failure)"),
               std::to_string(Aggregator::max_failures + 1));
@@ -179,7 +160,7 @@ TEST_F(JunitReport, SameContainerInTwoHierarchiesGetsTwoNames) {
     a.add(Event{t_ns, v1_container("freezer"), FreezeWrite{"FROZEN", 0, 1, Task{}}});
     a.add(Event{t_ns, v1_container("cpu,cpuacct"),
                 ProcsWrite{ControlFile::cgroup_procs, "1", 1, 0, 1, Task{}, false}});
-    Xml xml(junit_xml(a, run_info()));
+    Xml xml(junit_xml(a, run_info(2'500'000'000)));
     ASSERT_EQ(xml.lint(), "");
     auto first = xml.xpath("string(//testcase[1]/@name)");
     auto second = xml.xpath("string(//testcase[2]/@name)");
@@ -207,7 +188,7 @@ TEST_F(JunitReport, HostileNamesAreEscapedOrReplaced) {
     std::uint64_t id = 100;
     for (auto &[name, _] : names)
         a.add(aborted(v2_plain(name, id++), "cgroup " + name + " <is> &stuck\x02"));
-    auto run = run_info();
+    auto run = run_info(2'500'000'000);
     run.kernel = "6.1\x01<&>\xff";
     run.command = {"sh", "-c", "echo '\"'"};
     auto text = junit_xml(a, run);
@@ -249,7 +230,7 @@ TEST_F(JunitReport, LongMessagesAreShortenedOnACharacterBoundary) {
                 "a"; // 300 characters, 450 bytes
     Aggregator a;
     a.add(aborted(v2_plain(), line + "\nsecond line"));
-    Xml xml(junit_xml(a, run_info()));
+    Xml xml(junit_xml(a, run_info(2'500'000'000)));
     ASSERT_EQ(xml.lint(), "");
     auto message = xml.xpath("string(//failure/@message)");
     EXPECT_EQ(xml.xpath("string-length(//failure/@message)"), "200");
@@ -260,7 +241,7 @@ TEST_F(JunitReport, LongMessagesAreShortenedOnACharacterBoundary) {
     // Exactly 200 characters: kept whole.
     Aggregator b;
     b.add(aborted(v2_plain(), std::string(200, 'x')));
-    Xml whole(junit_xml(b, run_info()));
+    Xml whole(junit_xml(b, run_info(2'500'000'000)));
     EXPECT_EQ(whole.xpath("string(//failure/@message)"), std::string(200, 'x'));
 }
 

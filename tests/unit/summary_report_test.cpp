@@ -2,6 +2,8 @@
 // type, lists cgroups in a stable order, and stays valid JSON for hostile cgroup names.
 #include "summary_report.h"
 
+#include "sample_events.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -13,30 +15,9 @@
 namespace freezeprobe {
 namespace {
 
+using namespace samples;
+
 using json = nlohmann::json;
-
-constexpr std::uint64_t t_ns = 1700000000ull * 1'000'000'000 + 123456789; // 2023-11-14T22:13:20Z
-const std::string container_id = "1c5b05b0c7c8e5e954e54b1aeff433123f23efa046a29a0dcd72431cbacd22a4";
-const std::string pod_uid = "4164b8ac-667a-484c-9c8c-a16ddc6c0554";
-
-CgroupRef v1_container() {
-    return CgroupRef{1, "freezer", "/kubepods/burstable/pod" + pod_uid + "/" + container_id, 10,
-                     Container{container_id, "containerd", pod_uid, "burstable"}};
-}
-
-CgroupRef v2_plain(std::string path = "/system.slice/test.service", std::uint64_t id = 20) {
-    return CgroupRef{2, "", std::move(path), id, std::nullopt};
-}
-
-RunInfo run_info() {
-    RunInfo run;
-    run.version = "0.1.0";
-    run.attach_mode = "tracepoint";
-    run.kernel = "6.1.0-18-amd64";
-    run.started_ns = t_ns;
-    run.ended_ns = t_ns + 5'000'000'000;
-    return run;
-}
 
 json parse(const std::string &text) {
     EXPECT_TRUE(json::accept(text)) << text;
@@ -69,7 +50,7 @@ Aggregator sample() {
 }
 
 TEST(SummaryReport, HasEveryKeyWithItsType) {
-    auto text = summary_report_json(sample(), run_info());
+    auto text = summary_report_json(sample(), run_info(5'000'000'000));
     EXPECT_NE(text.find("\n  \"version\""), std::string::npos) << "indent 2";
     EXPECT_TRUE(text.ends_with("}\n"));
     auto j = parse(text);
@@ -139,7 +120,7 @@ TEST(SummaryReport, HasEveryKeyWithItsType) {
 }
 
 TEST(SummaryReport, CommandWhenGiven) {
-    auto run = run_info();
+    auto run = run_info(5'000'000'000);
     run.command = {"runc", "pause", "ctr"};
     run.command_exit = 1;
     auto j = parse(summary_report_json(Aggregator{}, run));
@@ -162,7 +143,7 @@ TEST(SummaryReport, SortedByHierarchyThenPath) {
     auto v1 = v1_container();
     v1.path = "/zz";
     write(v1);
-    auto j = parse(summary_report_json(a, run_info()));
+    auto j = parse(summary_report_json(a, run_info(5'000'000'000)));
     std::vector<json> paths;
     for (auto &c : j["containers"])
         paths.push_back(c["cgroup"]);
@@ -182,7 +163,7 @@ TEST(SummaryReport, HostileNamesStayValidJson) {
         a.add(Event{t_ns, c, FreezeWrite{name, 22, 1, Task{1, 1, name}}});
         a.add(Event{t_ns, c, FreezeEpisode{EpisodeOutcome::aborted, 1, {}, {}, {}, name}});
     }
-    auto run = run_info();
+    auto run = run_info(5'000'000'000);
     run.kernel = "6.1\xff";
     run.command = {"sh", "-c", "echo \"\xff\n\""};
     auto text = summary_report_json(a, run);
