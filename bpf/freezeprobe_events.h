@@ -53,11 +53,11 @@ struct fp_event_header {
 
 struct fp_io_event {
 	struct fp_event_header hdr; /* time_ns: syscall entry */
-	__u64 latency_ns;	    /* syscall entry to exit */
-	__u64 cgroup_id;	    /* kernfs id of the file's directory */
-	__s64 ret;		    /* bytes written or -errno */
-	__u64 count;		    /* bytes the writer asked to write */
-	__u32 pid;		    /* writer tgid */
+	__u64 latency_ns; /* syscall entry to exit, or kernfs entry to exit (fentry/kprobe) */
+	__u64 cgroup_id;  /* kernfs id of the file's directory */
+	__s64 ret;	  /* bytes written or -errno */
+	__u64 count;	  /* bytes the writer asked to write */
+	__u32 pid;	  /* writer tgid */
 	__u32 tid;
 	__u32 dev;	      /* the cgroup filesystem's s_dev (kernel encoding MAJOR<<20|MINOR) */
 	__u16 file;	      /* enum fp_file */
@@ -66,10 +66,13 @@ struct fp_io_event {
 	__u32 flags;	      /* FP_WRITE_* */
 	char comm[FP_COMM_LEN];
 	char data[FP_DATA_LEN];
+	__u64 lock_wait_ns; /* time spent taking cgroup_mutex; valid with FP_IO_LOCK_WAIT */
 };
 
-/* The user buffer could not be read (data_len is 0). */
+/* The bytes could not be read, or the mode could not see them (data_len is 0). */
 #define FP_WRITE_DATA_FAULT 1u
+/* lock_wait_ns is known (fentry and kprobe modes, writes that took the cgroup lock). */
+#define FP_IO_LOCK_WAIT 2u
 
 struct fp_cgroup_event {
 	struct fp_event_header hdr;

@@ -50,13 +50,17 @@ void Aggregator::add_failure(CgroupStats &s, Failure failure) {
 }
 
 void Aggregator::add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
-                           const std::string &message) {
+                           std::optional<std::uint64_t> lock_wait_ns, const std::string &message) {
     auto &s = stats_for(*event.cgroup);
     auto name = file_name(file);
     auto error = err ? errno_name(err).value_or("E" + std::to_string(err)) : std::string();
     auto &f = s.files[name];
     ++f.count;
     f.latency_ns.add(latency_ns);
+    if (lock_wait_ns) {
+        f.lock_wait_ns.add(*lock_wait_ns);
+        lock_wait_[name].add(*lock_wait_ns);
+    }
     if (err) {
         ++f.errors[error];
         ++write_errors_;
@@ -78,9 +82,9 @@ void Aggregator::add(const Event &event) {
         add_write(event,
                   event.cgroup->version == 1 ? ControlFile::freezer_state
                                              : ControlFile::cgroup_freeze,
-                  f->err, f->latency_ns, to_text_line(event));
+                  f->err, f->latency_ns, f->lock_wait_ns, to_text_line(event));
     } else if (auto *p = std::get_if<ProcsWrite>(&event.body)) {
-        add_write(event, p->file, p->err, p->latency_ns, to_text_line(event));
+        add_write(event, p->file, p->err, p->latency_ns, p->lock_wait_ns, to_text_line(event));
     } else if (auto *st = std::get_if<FreezeStall>(&event.body)) {
         auto &s = stats_for(*event.cgroup);
         ++s.stalls;

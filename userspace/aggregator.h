@@ -34,6 +34,7 @@ struct FileStats {
     std::uint64_t count = 0;
     std::map<std::string, std::uint64_t> errors; // errno name -> count
     Log2Histogram latency_ns;
+    Log2Histogram lock_wait_ns; // only writes whose lock wait is known (fentry, kprobe)
 };
 
 // Something that makes a CI job fail: an aborted or stalled freeze, or a failed write.
@@ -71,6 +72,7 @@ class Aggregator {
     const std::map<EpisodeLabels, std::uint64_t> &episodes_total() const { return episodes_; }
     const std::map<WriteLabels, std::uint64_t> &writes_total() const { return writes_; }
     const std::map<std::string, Log2Histogram> &write_latency_ns() const { return latency_; }
+    const std::map<std::string, Log2Histogram> &write_lock_wait_ns() const { return lock_wait_; }
     const Log2Histogram &freeze_duration_ns() const { return freeze_duration_; }
 
     // --fail-on conditions seen so far.
@@ -82,12 +84,13 @@ class Aggregator {
     CgroupStats &stats_for(const CgroupRef &cgroup);
     void add_failure(CgroupStats &s, Failure failure);
     void add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
-                   const std::string &message);
+                   std::optional<std::uint64_t> lock_wait_ns, const std::string &message);
 
     std::map<Key, CgroupStats> cgroups_;
     std::map<EpisodeLabels, std::uint64_t> episodes_;
     std::map<WriteLabels, std::uint64_t> writes_;
     std::map<std::string, Log2Histogram> latency_;
+    std::map<std::string, Log2Histogram> lock_wait_;
     Log2Histogram freeze_duration_;
     std::uint64_t events_lost_ = 0;
     std::uint64_t aborted_ = 0;

@@ -3,10 +3,13 @@
 // the kernel-side drop counter. Nothing above this file includes a libbpf header.
 #pragma once
 
+#include "attach_plan.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -14,17 +17,20 @@
 
 namespace freezeprobe {
 
-enum class AttachMode { tracepoint };
-
-std::string to_string(AttachMode mode);
-
 struct ProbeOptions {
-    AttachMode mode = AttachMode::tracepoint;
+    // nullopt: auto, the best mode the kernel allows (fentry, then kprobe, then tracepoint).
+    std::optional<AttachMode> mode;
     // Power of two, at least one page. Records are ~120 bytes (writes) or ~1.1 KiB (tracepoints).
     std::uint32_t ring_buffer_bytes = 4u << 20;
-    // A cgroup control file for one zero-byte write after attach, which teaches the BPF filter
-    // the kernfs file_operations so that other writes are rejected after one read.
+    // A cgroup control file for one zero-byte write after attach, which teaches the tracepoint
+    // mode's filter the kernfs file_operations so that other writes are rejected after one read.
     std::string calibration_file;
+};
+
+// A mode that was tried (or ruled out by what the kernel lacks) and not used, and why.
+struct RefusedMode {
+    AttachMode mode;
+    std::string reason;
 };
 
 // A failure to open, load or attach, with the step, the errno and libbpf's last words.
@@ -44,7 +50,8 @@ class BpfProbe {
   public:
     using RecordCallback = std::function<void(std::span<const std::byte>)>;
 
-    // Opens, configures, loads and attaches every program; throws ProbeError.
+    // Opens, configures, loads and attaches the programs of the requested mode, or of the best
+    // mode the kernel allows; throws ProbeError (naming why each mode was refused).
     static std::unique_ptr<BpfProbe> start(const ProbeOptions &options, RecordCallback on_record);
     ~BpfProbe();
     BpfProbe(const BpfProbe &) = delete;
@@ -54,15 +61,19 @@ class BpfProbe {
     int poll(int timeout_ms);
     // Events the kernel side could not queue since attach (summed over CPUs).
     std::uint64_t lost_events() const;
-    AttachMode mode() const { return mode_; }
-    // True once the BPF filter knows the kernfs file_operations (its fast path is on).
+    AttachMode mode() const;
+    // The better modes that were refused before this one was chosen (empty when forced).
+    const std::vector<RefusedMode> &refused_modes() const;
+    // What the chosen mode does not see on this kernel (missing optional functions).
+    const std::vector<std::string> &mode_notes() const;
+    // Tracepoint mode: true once the BPF filter knows the kernfs file_operations (its fast path
+    // is on). The other modes need no filter.
     bool fast_filter_ready() const;
 
   private:
     struct Impl;
-    BpfProbe(std::unique_ptr<Impl> impl, AttachMode mode);
+    explicit BpfProbe(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
-    AttachMode mode_;
 };
 
 } // namespace freezeprobe

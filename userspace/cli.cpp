@@ -56,8 +56,9 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
     app.add_option("--container", o.container_prefix, "only containers whose ID starts with PREFIX")
         ->type_name("ID-PREFIX");
     app.add_option("--attach", o.attach,
-                   "attach mode: auto or tracepoint (fentry and kprobe are not built yet)")
-        ->check(CLI::IsMember({"auto", "tracepoint"}))
+                   "attach mode: auto picks the best the kernel allows (fentry, then kprobe, then "
+                   "tracepoint); a named mode is used or the run fails")
+        ->check(CLI::IsMember({"auto", "fentry", "kprobe", "tracepoint"}))
         ->type_name("MODE")
         ->default_str("auto");
     app.add_option("--stall-after", o.stall_after_ms,

@@ -50,26 +50,41 @@ int run_doctor(const Options &options) {
         auto version = program_version(runtime);
         row(fmt::format("{}:", runtime).c_str(), version.empty() ? "not installed" : version);
     }
-    row("attach:", "fentry: not built in this version (tracked separately)");
-    row("", "kprobe: not built in this version (tracked separately)");
     if (caps || btf) {
-        row("", "tracepoint: not tried (see above)");
+        row("attach:", "not tried (see above)");
         row("result:", "cannot run");
         return exit_cannot_run;
     }
+    const char *label = "attach:";
+    for (auto mode : all_attach_modes) {
+        ProbeOptions trial;
+        trial.mode = mode;
+        try {
+            auto probe = BpfProbe::start(trial, [](std::span<const std::byte>) {});
+            row(label, fmt::format("{}: works (trial attach and detach)", to_string(mode)));
+            for (const auto &note : probe->mode_notes())
+                row("", fmt::format("  {}", note));
+        } catch (const ProbeError &e) {
+            row(label, fmt::format("{}: refused: {}", to_string(mode), e.what()));
+        }
+        label = "";
+    }
+    std::string chosen;
     try {
         ProbeSession session(session_options(options), [](const Event &) {});
-        row("", fmt::format("{}: works (trial attach and detach)", to_string(session.mode())));
-        row("filter:", session.fast_filter_ready()
-                           ? "fast path on (kernfs file_operations learned)"
-                           : "slow path only (no cgroup file could be written)");
+        chosen = to_string(session.mode());
+        row("chosen:", fmt::format("{} (--attach {})", chosen, options.attach));
+        if (session.mode() == AttachMode::tracepoint)
+            row("filter:", session.fast_filter_ready()
+                               ? "fast path on (kernfs file_operations learned)"
+                               : "slow path only (no cgroup file could be written)");
         row("blockers:", "found with the " + session.blocker_method());
     } catch (const ProbeError &e) {
-        row("", fmt::format("tracepoint: refused: {}", e.what()));
+        row("chosen:", fmt::format("none: {}", e.what()));
         row("result:", "cannot run");
         return exit_cannot_run;
     }
-    row("result:", "ok: freezeprobe can run here (mode tracepoint)");
+    row("result:", fmt::format("ok: freezeprobe can run here (mode {})", chosen));
     return exit_ok;
 }
 

@@ -37,11 +37,11 @@ Event EventBuilder::write_event(const IoRecord &r, const CgroupRef &cgroup,
     Task writer{r.pid, r.tid, r.comm};
     int err = r.ret < 0 ? static_cast<int>(-r.ret) : 0;
     if (is_freeze_file(r.file))
-        event.body = FreezeWrite{written_value(r.data), err, r.latency_ns, writer};
+        event.body = FreezeWrite{written_value(r.data), err, r.latency_ns, writer, r.lock_wait_ns};
     else
         event.body =
             ProcsWrite{r.file, written_value(r.data), written_pid(r.data), err, r.latency_ns,
-                       writer, during_freeze};
+                       writer, during_freeze,         r.lock_wait_ns};
     return event;
 }
 

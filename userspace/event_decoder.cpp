@@ -67,6 +67,8 @@ IoRecord decode_io(const fp_io_event &e) {
     r.file = control_file(e.file);
     r.cgroup_version = e.cgroup_version;
     r.data_fault = (e.flags & FP_WRITE_DATA_FAULT) != 0;
+    if (e.flags & FP_IO_LOCK_WAIT)
+        r.lock_wait_ns = e.lock_wait_ns;
     r.comm = fixed_string(e.comm, sizeof(e.comm));
     r.data.assign(e.data, std::min<std::size_t>(e.data_len, sizeof(e.data)));
     return r;

@@ -32,6 +32,8 @@ struct FreezeWrite {
     int err = 0;       // positive errno, 0 on success
     std::uint64_t latency_ns = 0;
     Task writer;
+    // Time spent waiting for the cgroup lock; known in the fentry and kprobe modes.
+    std::optional<std::uint64_t> lock_wait_ns;
 };
 
 struct ProcsWrite {
@@ -42,6 +44,7 @@ struct ProcsWrite {
     std::uint64_t latency_ns = 0;
     Task writer;
     bool during_freeze = false;
+    std::optional<std::uint64_t> lock_wait_ns; // as in FreezeWrite
 };
 
 struct Lost {

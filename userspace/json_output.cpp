@@ -12,6 +12,10 @@ namespace {
 // Keys stay in the order the contract lists them.
 using json = nlohmann::ordered_json;
 
+template <typename T> json optional_json(const std::optional<T> &value) {
+    return value ? json(*value) : json(nullptr);
+}
+
 json task_json(const Task &t) {
     return json{{"pid", t.pid}, {"tid", t.tid}, {"comm", t.comm}};
 }
@@ -70,13 +74,15 @@ std::string to_json_line(const Event &event) {
         j["value"] = f->value;
         add_error(j, f->err);
         j["latency_ns"] = f->latency_ns;
+        j["lock_wait_ns"] = optional_json(f->lock_wait_ns);
         j["writer"] = task_json(f->writer);
     } else if (auto *p = std::get_if<ProcsWrite>(&event.body)) {
         j["file"] = file_name(p->file);
         j["value"] = p->value;
-        j["target_pid"] = p->target_pid ? json(*p->target_pid) : json(nullptr);
+        j["target_pid"] = optional_json(p->target_pid);
         add_error(j, p->err);
         j["latency_ns"] = p->latency_ns;
+        j["lock_wait_ns"] = optional_json(p->lock_wait_ns);
         j["writer"] = task_json(p->writer);
         j["during_freeze"] = p->during_freeze;
     } else if (auto *l = std::get_if<Lost>(&event.body)) {

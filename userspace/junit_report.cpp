@@ -264,6 +264,8 @@ std::string junit_xml(const Aggregator &aggregator, const RunInfo &run) {
     out += "    <properties>\n";
     out += property("version", run.version);
     out += property("attach_mode", run.attach_mode);
+    for (const auto &[mode, reason] : run.attach_refused)
+        out += property("attach_refused_" + mode, reason);
     out += property("kernel", run.kernel);
     if (!run.command.empty()) {
         std::string command;

@@ -35,6 +35,8 @@ class ProbeSession {
     void finish();
 
     AttachMode mode() const { return probe_->mode(); }
+    const std::vector<RefusedMode> &refused_modes() const { return probe_->refused_modes(); }
+    const std::vector<std::string> &mode_notes() const { return probe_->mode_notes(); }
     bool fast_filter_ready() const { return probe_->fast_filter_ready(); }
     const std::string &blocker_method() const { return blockers_.method(); }
     const std::vector<Hierarchy> &hierarchies() const { return resolver_.hierarchies(); }

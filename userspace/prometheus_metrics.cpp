@@ -122,9 +122,11 @@ std::string prometheus_text(const Aggregator &aggregator) {
         auto &[file, error] = labels;
         writes[label("file", file) + "," + label("error", error.empty() ? "none" : error)] += count;
     }
-    std::map<std::string, Log2Histogram> latency;
+    std::map<std::string, Log2Histogram> latency, lock_wait;
     for (auto &[file, h] : aggregator.write_latency_ns())
         merge(latency[label("file", file)], h);
+    for (auto &[file, h] : aggregator.write_lock_wait_ns())
+        merge(lock_wait[label("file", file)], h);
 
     std::string out;
     auto counters = [&](std::string_view name, const std::map<std::string, std::uint64_t> &series) {
@@ -147,6 +149,12 @@ std::string prometheus_text(const Aggregator &aggregator) {
            "In-kernel latency of writes to cgroup control files, by file.");
     for (auto &[labels, h] : latency)
         histogram(out, "freezeprobe_cgroup_write_latency_seconds", labels, h);
+
+    family(out, "freezeprobe_cgroup_write_lock_wait_seconds", "histogram",
+           "Part of that latency spent waiting for the cgroup lock, by file (fentry and kprobe "
+           "attach modes only).");
+    for (auto &[labels, h] : lock_wait)
+        histogram(out, "freezeprobe_cgroup_write_lock_wait_seconds", labels, h);
 
     family(out, "freezeprobe_events_lost_total", "counter",
            "Events the kernel could not queue to freezeprobe.");

@@ -38,6 +38,7 @@ struct IoRecord {
     ControlFile file = ControlFile::unknown;
     int cgroup_version = 0;
     bool data_fault = false;
+    std::optional<std::uint64_t> lock_wait_ns;
     std::string comm;
     std::string data; // the first bytes written or read, raw
 };

@@ -22,8 +22,10 @@ json files_json(const std::map<std::string, FileStats> &files) {
         json errors = json::object();
         for (auto &[error, n] : f.errors)
             errors[error] = n;
-        j[name] = json{
-            {"count", f.count}, {"errors", errors}, {"latency_ns", histogram_json(f.latency_ns)}};
+        j[name] = json{{"count", f.count},
+                       {"errors", errors},
+                       {"latency_ns", histogram_json(f.latency_ns)},
+                       {"lock_wait_ns", histogram_json(f.lock_wait_ns)}};
     }
     return j;
 }
@@ -75,6 +77,10 @@ std::string summary_report_json(const Aggregator &aggregator, const RunInfo &run
     json j;
     j["version"] = run.version;
     j["attach_mode"] = run.attach_mode;
+    // Beyond the contract: why auto did not pick a better mode (empty when none was refused).
+    j["attach_refused"] = json::object();
+    for (const auto &[mode, reason] : run.attach_refused)
+        j["attach_refused"][mode] = reason;
     j["kernel"] = run.kernel;
     j["started"] = rfc3339_utc(run.started_ns);
     j["ended"] = rfc3339_utc(run.ended_ns);

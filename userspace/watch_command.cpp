@@ -118,8 +118,7 @@ std::optional<std::string> cannot_run_reason() {
 
 SessionOptions session_options(const Options &options) {
     SessionOptions s;
-    // Only the tracepoint mode exists in this build; "auto" therefore selects it.
-    s.probe.mode = AttachMode::tracepoint;
+    s.probe.mode = parse_attach_mode(options.attach); // nullopt for "auto"
     s.filter = EventFilter{options.cgroup_prefix, options.container_prefix};
     s.tracker.stall_after_ns = std::uint64_t{options.stall_after_ms} * 1'000'000;
     return s;
@@ -155,7 +154,11 @@ int run_watch(const Options &options) {
         live = std::make_unique<LiveView>(stdout);
         sink.use_live_view(live.get());
     }
-    RunInfo info{version_string, "", kernel_release(), WallClock().now(), 0, options.wrapped, {}};
+    RunInfo info;
+    info.version = version_string;
+    info.kernel = kernel_release();
+    info.started_ns = WallClock().now();
+    info.command = options.wrapped;
     auto started = monotonic_now_ns();
     std::unique_ptr<ProbeSession> session;
     try {
@@ -172,6 +175,13 @@ int run_watch(const Options &options) {
         return exit_cannot_run;
     }
     info.attach_mode = to_string(session->mode());
+    for (const auto &r : session->refused_modes()) {
+        info.attach_refused.emplace_back(to_string(r.mode), r.reason);
+        fmt::print(stderr, "freezeprobe: attach mode {} refused: {}\n", to_string(r.mode),
+                   r.reason);
+    }
+    for (const auto &note : session->mode_notes())
+        fmt::print(stderr, "freezeprobe: note: {}\n", note);
     fmt::print(stderr, "freezeprobe: attached in {} (mode {}; {}){}\n",
                human_duration(monotonic_now_ns() - started), info.attach_mode,
                hierarchy_summary(session->hierarchies()),

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <stdexcept>
+#include <string_view>
 #include <unistd.h>
 
 namespace freezeprobe::testing {
@@ -20,6 +22,21 @@ std::optional<std::string> missing_privileges() {
 bool running_in_ci() {
     const char *ci = std::getenv("CI");
     return ci && std::string(ci) != "" && std::string(ci) != "false" && std::string(ci) != "0";
+}
+
+std::optional<AttachMode> test_attach_mode() {
+    const char *text = std::getenv("FREEZEPROBE_TEST_ATTACH");
+    if (!text || std::string_view(text).empty() || std::string_view(text) == "auto")
+        return std::nullopt;
+    if (auto mode = parse_attach_mode(text))
+        return mode;
+    throw std::invalid_argument(std::string("FREEZEPROBE_TEST_ATTACH=") + text +
+                                ": not auto, fentry, kprobe or tracepoint");
+}
+
+std::vector<std::string> test_attach_args() {
+    auto mode = test_attach_mode();
+    return {"--attach", mode ? to_string(*mode) : "auto"};
 }
 
 std::string unique_prefix() {
@@ -36,6 +53,7 @@ void ProbeTest::SetUp() {
     ASSERT_NE(v1_, nullptr) << "no v1 freezer hierarchy mounted";
     ASSERT_NE(v2_, nullptr) << "no cgroup v2 hierarchy mounted";
     SessionOptions options;
+    options.probe.mode = test_attach_mode();
     options.filter = EventFilter{prefix_, ""};
     configure(options);
     session_ =

@@ -44,6 +44,12 @@ bool running_in_ci();
         }                                                                                          \
     } while (0)
 
+// The attach mode the tests use: FREEZEPROBE_TEST_ATTACH=fentry|kprobe|tracepoint|auto (default
+// auto: nullopt). The VM runner runs the suite once per mode. An unknown value throws.
+std::optional<AttachMode> test_attach_mode();
+// The same choice as freezeprobe command-line arguments: {"--attach", MODE}.
+std::vector<std::string> test_attach_args();
+
 // A unique top-level scratch directory name for this test, e.g. "/freezeprobe-test-1234-7".
 std::string unique_prefix();
 

@@ -47,6 +47,8 @@ class WatchOutputsTest : public ::testing::Test {
                                      (dir_ / "report.json").string(),
                                      "--junit",
                                      (dir_ / "junit_freezeprobe.xml").string()};
+        for (auto &arg : test_attach_args())
+            all.push_back(arg);
         all.insert(all.end(), options.begin(), options.end());
         all.push_back("--");
         all.insert(all.end(), argv.begin(), argv.end());
@@ -75,7 +77,18 @@ TEST_F(WatchOutputsTest, CommandSucceedsAndReportsDescribeIt) {
                         "echo FROZEN > " + state + "; cat " + state + "; echo THAWED > " + state});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto j = report();
-    EXPECT_EQ(j["attach_mode"], "tracepoint");
+    if (auto mode = test_attach_mode()) {
+        EXPECT_EQ(j["attach_mode"], to_string(*mode));
+        EXPECT_TRUE(j["attach_refused"].empty()) << "a forced mode refuses no other";
+    }
+    EXPECT_TRUE(parse_attach_mode(j["attach_mode"].get<std::string>())) << j["attach_mode"];
+    // Every better mode that auto passed over is named with its reason.
+    for (auto &[mode, reason] : j["attach_refused"].items()) {
+        ASSERT_TRUE(parse_attach_mode(mode)) << mode;
+        EXPECT_LT(*parse_attach_mode(mode),
+                  *parse_attach_mode(j["attach_mode"].get<std::string>()));
+        EXPECT_FALSE(reason.get<std::string>().empty()) << mode;
+    }
     EXPECT_EQ(j["events_lost"], 0);
     ASSERT_EQ(j["containers"].size(), 1u) << j.dump(2);
     auto &c = j["containers"][0];

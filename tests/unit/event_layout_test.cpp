@@ -38,7 +38,8 @@ FP_PIN(fp_io_event, data_len, 64, 4);
 FP_PIN(fp_io_event, flags, 68, 4);
 FP_PIN(fp_io_event, comm, 72, FP_COMM_LEN);
 FP_PIN(fp_io_event, data, 88, FP_DATA_LEN);
-static_assert(sizeof(fp_io_event) == 120);
+FP_PIN(fp_io_event, lock_wait_ns, 120, 8);
+static_assert(sizeof(fp_io_event) == 128);
 
 FP_PIN(fp_cgroup_event, hdr, 0, 16);
 FP_PIN(fp_cgroup_event, cgroup_id, 16, 8);
@@ -83,7 +84,7 @@ TEST(EventLayout, RecordSizes) {
     ::testing::Test::RecordProperty("fp_io_event", std::to_string(sizeof(fp_io_event)));
     ::testing::Test::RecordProperty("fp_cgroup_event", std::to_string(sizeof(fp_cgroup_event)));
     EXPECT_EQ(sizeof(fp_event_header), 16u);
-    EXPECT_EQ(sizeof(fp_io_event), 120u);
+    EXPECT_EQ(sizeof(fp_io_event), 128u);
     EXPECT_EQ(sizeof(fp_cgroup_event), 1120u);
     EXPECT_EQ(offsetof(fp_io_event, data), 88u);
     EXPECT_EQ(offsetof(fp_cgroup_event, path), 96u);

@@ -104,8 +104,16 @@ TEST(JsonOutput, FreezeWriteHasEveryContractKey) {
     EXPECT_TRUE(j["error"].is_null());
     EXPECT_TRUE(j["latency_ns"].is_number_unsigned());
     EXPECT_EQ(j["latency_ns"], 1500);
+    EXPECT_TRUE(j["lock_wait_ns"].is_null()) << "unknown in tracepoint mode";
     expect_writer(j["writer"], 100, 101, "runc");
-    EXPECT_EQ(j.size(), 11u) << line;
+    EXPECT_EQ(j.size(), 12u) << line;
+}
+
+TEST(JsonOutput, LockWaitIsANumberWhenTheModeMeasuredIt) {
+    auto write = frozen_write();
+    write.lock_wait_ns = 700;
+    auto j = parse_line(to_json_line(freeze_event(kube_cgroup(), write)));
+    EXPECT_EQ(j["lock_wait_ns"], 700);
 }
 
 TEST(JsonOutput, FreezeWriteError) {

@@ -118,6 +118,7 @@ const char *const families[][2] = {
     {"freezeprobe_freeze_duration_seconds", "histogram"},
     {"freezeprobe_cgroup_writes_total", "counter"},
     {"freezeprobe_cgroup_write_latency_seconds", "histogram"},
+    {"freezeprobe_cgroup_write_lock_wait_seconds", "histogram"},
     {"freezeprobe_events_lost_total", "counter"},
 };
 
@@ -135,6 +136,25 @@ TEST(PrometheusMetrics, EmptyAggregatorHasEveryFamilyAndTheUnlabelledSeries) {
     EXPECT_EQ(text.find("freezeprobe_cgroup_writes_total{"), std::string::npos);
     EXPECT_EQ(text.find("freezeprobe_cgroup_write_latency_seconds_bucket"), std::string::npos);
     EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(PrometheusMetrics, LockWaitHistogramHasOnlyWritesWhoseWaitIsKnown) {
+    Aggregator a;
+    auto v2 = container_cgroup(2, container_id);
+    auto measured = procs_write(v2, 0, 5'000);
+    std::get<ProcsWrite>(measured.body).lock_wait_ns = 3'000;
+    a.add(measured);
+    a.add(procs_write(v2, 0, 9'000)); // tracepoint mode: wait unknown
+    auto text = prometheus_text(a);
+    auto h =
+        histogram_of(text, "freezeprobe_cgroup_write_lock_wait_seconds", "file=\"cgroup.procs\",");
+    ASSERT_TRUE(h.count);
+    EXPECT_EQ(*h.count, 1u);
+    EXPECT_DOUBLE_EQ(*h.sum, 3e-6);
+    EXPECT_EQ(
+        *histogram_of(text, "freezeprobe_cgroup_write_latency_seconds", "file=\"cgroup.procs\",")
+             .count,
+        2u);
 }
 
 TEST(PrometheusMetrics, ExactSampleLines) {

@@ -92,6 +92,7 @@ TEST(SummaryReport, HasEveryKeyWithItsType) {
     EXPECT_EQ(state["errors"], (json{{"EINVAL", 1}}));
     expect_histogram(state["latency_ns"], 2);
     EXPECT_EQ(state["latency_ns"]["max"], 2000);
+    expect_histogram(state["lock_wait_ns"], 0); // the samples come from tracepoint mode
     EXPECT_EQ(c["files"]["tasks"]["errors"], (json{{"ESRCH", 1}}));
     ASSERT_TRUE(c["failures"].is_array());
     ASSERT_EQ(c["failures"].size(), 3u);

@@ -1,0 +1,145 @@
+// The attach plan: which programs each mode loads and where, from the kernel's BTF and kallsyms.
+#include "attach_plan.h"
+
+#include <algorithm>
+#include <gtest/gtest.h>
+#include <sstream>
+
+namespace freezeprobe {
+namespace {
+
+KernelFunctions everything() {
+    KernelFunctions k;
+    for (const auto &f : hooked_kernel_functions()) {
+        k.btf.insert(f);
+        k.kallsyms[f] = {f};
+    }
+    return k;
+}
+
+bool has(const std::vector<std::string> &list, const std::string &name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+TEST(AttachPlan, ModeNamesRoundTrip) {
+    for (auto mode : all_attach_modes)
+        EXPECT_EQ(parse_attach_mode(to_string(mode)), mode);
+    EXPECT_FALSE(parse_attach_mode("auto"));
+    EXPECT_FALSE(parse_attach_mode("Fentry"));
+    EXPECT_FALSE(parse_attach_mode(""));
+}
+
+TEST(AttachPlan, TracepointNeedsNothingFromTheKernelTables) {
+    auto plan = plan_attach(AttachMode::tracepoint, KernelFunctions{});
+    EXPECT_FALSE(plan.refused);
+    EXPECT_TRUE(has(plan.programs, "on_sys_enter"));
+    EXPECT_TRUE(has(plan.programs, "on_sys_exit"));
+    EXPECT_TRUE(has(plan.programs, "on_cgroup_notify_frozen"));
+    EXPECT_FALSE(has(plan.programs, "fentry_kernfs_write"));
+    EXPECT_TRUE(plan.kprobes.empty());
+}
+
+TEST(AttachPlan, FentryLoadsOneProgramPerFunctionAndTheCommonOnes) {
+    auto plan = plan_attach(AttachMode::fentry, everything());
+    ASSERT_FALSE(plan.refused) << *plan.refused;
+    for (auto name :
+         {"fentry_kernfs_write", "fexit_kernfs_write", "fentry_cgroup_freeze_write",
+          "fentry_freezer_write", "fentry_cgroup_procs_write", "fentry_cgroup_threads_write",
+          "fentry_cgroup1_procs_write", "fentry_cgroup1_tasks_write", "fentry_cgroup_lock",
+          "fexit_cgroup_lock", "fentry_freezer_read", "fexit_freezer_read",
+          "fentry_cgroup_events_show", "fexit_cgroup_events_show", "on_cgroup_attach_task"})
+        EXPECT_TRUE(has(plan.programs, name)) << name;
+    EXPECT_FALSE(has(plan.programs, "on_sys_enter"));
+    EXPECT_FALSE(has(plan.programs, "kprobe_kernfs_write"));
+    EXPECT_TRUE(plan.notes.empty());
+    // Every planned program exists in the object.
+    for (const auto &p : plan.programs)
+        EXPECT_TRUE(has(all_programs(), p)) << p;
+}
+
+TEST(AttachPlan, KprobeSharesOneHandlerProgramAcrossTheWriteHandlers) {
+    auto plan = plan_attach(AttachMode::kprobe, everything());
+    ASSERT_FALSE(plan.refused) << *plan.refused;
+    std::vector<std::string> handler_targets;
+    for (const auto &k : plan.kprobes)
+        if (k.program == "kprobe_write_handler")
+            handler_targets.push_back(k.symbol);
+    std::sort(handler_targets.begin(), handler_targets.end());
+    EXPECT_EQ(handler_targets,
+              (std::vector<std::string>{"cgroup1_procs_write", "cgroup1_tasks_write",
+                                        "cgroup_freeze_write", "cgroup_procs_write",
+                                        "cgroup_threads_write", "freezer_write"}));
+    auto returns =
+        std::count_if(plan.kprobes.begin(), plan.kprobes.end(), [](auto &k) { return k.retprobe; });
+    // kernfs_fop_write_iter, cgroup_kn_lock_live, freezer_read, cgroup_events_show
+    EXPECT_EQ(returns, 4);
+    for (const auto &k : plan.kprobes)
+        EXPECT_TRUE(has(plan.programs, k.program)) << k.program;
+}
+
+TEST(AttachPlan, MissingRequiredFunctionRefusesTheModeWithItsName) {
+    auto k = everything();
+    k.btf.erase("kernfs_fop_write_iter");
+    auto plan = plan_attach(AttachMode::fentry, k);
+    ASSERT_TRUE(plan.refused);
+    EXPECT_NE(plan.refused->find("kernfs_fop_write_iter is not in the kernel's BTF"),
+              std::string::npos);
+
+    k = everything();
+    k.kallsyms.erase("cgroup_procs_write");
+    plan = plan_attach(AttachMode::kprobe, k);
+    ASSERT_TRUE(plan.refused);
+    EXPECT_NE(plan.refused->find("cgroup_procs_write is not in kallsyms"), std::string::npos);
+}
+
+TEST(AttachPlan, MissingOptionalFunctionOnlyDropsItsPrograms) {
+    auto k = everything();
+    k.btf.erase("freezer_write");
+    k.btf.erase("freezer_read");
+    k.btf.erase("cgroup_kn_lock_live");
+    auto plan = plan_attach(AttachMode::fentry, k);
+    ASSERT_FALSE(plan.refused);
+    EXPECT_FALSE(has(plan.programs, "fentry_freezer_write"));
+    EXPECT_FALSE(has(plan.programs, "fexit_freezer_read"));
+    EXPECT_FALSE(has(plan.programs, "fentry_cgroup_lock"));
+    EXPECT_TRUE(has(plan.programs, "fentry_cgroup_procs_write"));
+    ASSERT_EQ(plan.notes.size(), 3u);
+    EXPECT_NE(plan.notes[0].find("freezer.state writes are not seen"), std::string::npos);
+    EXPECT_NE(plan.notes[2].find("cgroup lock is not measured"), std::string::npos);
+}
+
+TEST(AttachPlan, CompilerClonesAreNamedAndNotProbed) {
+    KernelFunctions k;
+    k.kallsyms["cgroup_procs_write"] = {"cgroup_procs_write.isra.0"};
+    auto choice = choose_symbol("cgroup_procs_write", k);
+    EXPECT_FALSE(choice.symbol);
+    EXPECT_NE(choice.reason.find("only compiler clones"), std::string::npos);
+    EXPECT_NE(choice.reason.find("cgroup_procs_write.isra.0"), std::string::npos);
+
+    k.kallsyms["cgroup_procs_write"] = {"cgroup_procs_write.cold", "cgroup_procs_write"};
+    EXPECT_EQ(choose_symbol("cgroup_procs_write", k).symbol, "cgroup_procs_write");
+    EXPECT_FALSE(choose_symbol("freezer_write", k).symbol);
+}
+
+TEST(AttachPlan, KallsymsParserKeepsTheWantedNamesAndTheirClones) {
+    std::istringstream in("ffffffff81100000 T cgroup_procs_write\n"
+                          "ffffffff81100100 t __cgroup1_procs_write.isra.0\n"
+                          "ffffffff81100200 t freezer_write\t[freezer]\n"
+                          "ffffffff81100300 t freezer_write.constprop.0\n"
+                          "ffffffff81100400 t freezer_writer\n"
+                          "ffffffff81100500 t freezer_write.llvm.123\n"
+                          "ffffffff81100600 d cgroup_procs_write_start\n"
+                          "garbage\n"
+                          "\n");
+    auto found = parse_kallsyms(in, {"cgroup_procs_write", "freezer_write", "__cgroup1_procs_write",
+                                     "cgroup_kn_lock_live"});
+    EXPECT_EQ(found["cgroup_procs_write"], std::vector<std::string>{"cgroup_procs_write"});
+    EXPECT_EQ(found["freezer_write"],
+              (std::vector<std::string>{"freezer_write", "freezer_write.constprop.0"}));
+    EXPECT_EQ(found["__cgroup1_procs_write"],
+              std::vector<std::string>{"__cgroup1_procs_write.isra.0"});
+    EXPECT_FALSE(found.contains("cgroup_kn_lock_live"));
+}
+
+} // namespace
+} // namespace freezeprobe

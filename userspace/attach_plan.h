@@ -1,0 +1,75 @@
+// Which BPF programs each attach mode loads and where they attach, decided from what the running
+// kernel offers (function names in its BTF and in kallsyms), never from its version number. Pure
+// logic: the kernel facts come in as data, so every decision is unit-tested.
+#pragma once
+
+#include <istream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace freezeprobe {
+
+// Best first: fentry costs nothing on unrelated writes, kprobe little, tracepoint runs on every
+// syscall but needs nothing beyond BTF.
+enum class AttachMode { fentry, kprobe, tracepoint };
+
+inline constexpr AttachMode all_attach_modes[] = {AttachMode::fentry, AttachMode::kprobe,
+                                                  AttachMode::tracepoint};
+
+std::string to_string(AttachMode mode);
+// "fentry", "kprobe" or "tracepoint"; nullopt for anything else (including "auto").
+std::optional<AttachMode> parse_attach_mode(std::string_view text);
+
+// What the running kernel offers. kallsyms maps a function's name to the symbols found for it:
+// the name itself and/or compiler clones such as "name.isra.0" or "name.constprop.0".
+struct KernelFunctions {
+    std::set<std::string> btf;
+    std::map<std::string, std::vector<std::string>> kallsyms;
+};
+
+// The kernel functions the fentry and kprobe modes hook.
+std::vector<std::string> hooked_kernel_functions();
+
+struct KprobeAttachment {
+    std::string program;
+    std::string symbol; // as in kallsyms
+    bool retprobe = false;
+};
+
+struct AttachPlan {
+    AttachMode mode = AttachMode::tracepoint;
+    // Why the mode cannot work here, when that is known before trying it.
+    std::optional<std::string> refused;
+    // Programs to load: the mode's own and the cgroup tracepoints every mode uses.
+    std::vector<std::string> programs;
+    // kprobe mode: where each kprobe program goes (one program may serve several functions).
+    std::vector<KprobeAttachment> kprobes;
+    // What this mode will not see here, one sentence each (e.g. a missing optional function).
+    std::vector<std::string> notes;
+};
+
+// The programs every mode loads (cgroup tracepoints).
+std::vector<std::string> common_programs();
+// Every program of the BPF object (to turn the others off).
+std::vector<std::string> all_programs();
+
+AttachPlan plan_attach(AttachMode mode, const KernelFunctions &kernel);
+
+// Picks the kallsyms symbol to probe for a function: the function itself, or nullopt with the
+// reason (missing, or only compiler clones whose arguments may differ from the source).
+struct SymbolChoice {
+    std::optional<std::string> symbol;
+    std::string reason;
+};
+SymbolChoice choose_symbol(const std::string &function, const KernelFunctions &kernel);
+
+// Reads /proc/kallsyms lines ("address type name [module]") and keeps the symbols whose name, up
+// to the first '.', is one of the wanted functions. Streams: the file is several megabytes.
+std::map<std::string, std::vector<std::string>>
+parse_kallsyms(std::istream &in, const std::vector<std::string> &wanted);
+
+} // namespace freezeprobe
