@@ -23,14 +23,24 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Cgroup records are built here and sent with only the path bytes in use. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fp_cgroup_event);
+} cgroup_scratch SEC(".maps");
+
 /* One cgroup tracepoint record; the path is copied when the kernel gave one. */
 static __always_inline int emit_cgroup_event(enum fp_cgroup_op op, struct cgroup *cgrp,
 					     const char *path, struct task_struct *task, int val)
 {
-	struct fp_cgroup_event *e = reserve_event(sizeof(*e));
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct fp_cgroup_event *e;
+	__u32 zero = 0, size;
 	long len;
 
+	e = bpf_map_lookup_elem(&cgroup_scratch, &zero);
 	if (!e)
 		return 0;
 	e->hdr.type = FP_EVENT_CGROUP;
@@ -56,7 +66,12 @@ static __always_inline int emit_cgroup_event(enum fp_cgroup_op op, struct cgroup
 	len = path ? bpf_probe_read_kernel_str(e->path, sizeof(e->path), path) : 0;
 	e->path_len = len > 0 ? len - 1 : 0;
 	e->pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	size = offsetof(struct fp_cgroup_event, path) + (e->path_len & (FP_PATH_LEN - 1)) + 1;
+	/* Migrations and mkdir/rmdir/release are bulk; freeze transitions wake the reader. */
+	if (bpf_ringbuf_output(&events, e, size,
+			       wakeup_flags(op == FP_CG_FREEZE || op == FP_CG_UNFREEZE ||
+					    op == FP_CG_NOTIFY_FROZEN)))
+		count_lost();
 	return 0;
 }
 

@@ -96,7 +96,7 @@ static __always_inline void kernfs_write_ends(long ret)
 		return;
 	e = start_io_event(io, ret);
 	if (e)
-		bpf_ringbuf_submit(e, 0);
+		submit_io_event(e);
 	forget_io(current_tid());
 }
 
@@ -131,7 +131,7 @@ static __always_inline void state_read_ends(void)
 		if (e) {
 			e->count = len;
 			set_read_data(e, BPF_CORE_READ(m, buf), len, false);
-			bpf_ringbuf_submit(e, 0);
+			submit_io_event(e);
 		}
 	}
 	forget_io(current_tid());

@@ -38,4 +38,24 @@ static __always_inline void *reserve_event(__u64 size)
 	return e;
 }
 
+/*
+ * Waking the reader costs the writer an irq_work and the reader a context switch per record.
+ * Records about a freeze wake it (when it is idle: the kernel's default); bulk records
+ * (cgroup.procs writes, migrations, mkdir) only once the ring holds wakeup_bytes, otherwise they
+ * wait for the reader's next timed poll (at most 100 ms). Set by the loader before load.
+ */
+const volatile __u64 wakeup_bytes = 0;
+
+static __always_inline __u64 wakeup_flags(bool urgent)
+{
+	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return 0;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit_event(void *e, bool urgent)
+{
+	bpf_ringbuf_submit(e, wakeup_flags(urgent));
+}
+
 #endif

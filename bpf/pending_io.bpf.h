@@ -109,6 +109,13 @@ static __always_inline struct fp_io_event *start_io_event(const struct pending_i
 	return e;
 }
 
+/* Freeze writes and state reads wake the reader; cgroup.procs writes are bulk. */
+static __always_inline void submit_io_event(struct fp_io_event *e)
+{
+	submit_event(e, e->file != FP_FILE_CGROUP_PROCS && e->file != FP_FILE_TASKS &&
+				e->file != FP_FILE_CGROUP_THREADS);
+}
+
 /* The bytes a read produced, for its record. */
 static __always_inline void set_read_data(struct fp_io_event *e, const void *src, long len,
 					  bool user)

@@ -86,7 +86,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		if (e) {
 			if (io->type == FP_EVENT_READ)
 				set_read_data(e, io->buf, ret, true);
-			bpf_ringbuf_submit(e, 0);
+			submit_io_event(e);
 		}
 	}
 	forget_io(tid);

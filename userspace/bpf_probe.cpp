@@ -122,6 +122,8 @@ struct BpfProbe::Impl {
         }
         if (int err = bpf_map__set_max_entries(skel->maps.events, ring_buffer_bytes))
             fail("sizing the ring buffer", err);
+        // Bulk records wake the reader once an eighth of the ring is in use (see maps.bpf.h).
+        skel->rodata->wakeup_bytes = ring_buffer_bytes / 8;
         if (int err = freezeprobe_bpf::load(skel))
             fail("loading the BPF programs (the kernel refused them)", err);
         for (const auto &name : plan.programs) {
@@ -152,11 +154,15 @@ struct BpfProbe::Impl {
 namespace {
 
 // What the kernel offers for a mode, asked only as far as that mode needs.
-AttachPlan plan_for(AttachMode mode) {
+// fentry: when optimistic, assumes every function is in the BTF (parsing it here would cost
+// ~20 ms and a few MB on every start); the loader asks again only if libbpf could not find one.
+AttachPlan plan_for(AttachMode mode, bool optimistic) {
     KernelFunctions kernel;
     if (mode == AttachMode::fentry) {
         try {
-            kernel.btf = btf_functions(hooked_kernel_functions());
+            auto wanted = hooked_kernel_functions();
+            kernel.btf = optimistic ? std::set<std::string>(wanted.begin(), wanted.end())
+                                    : btf_functions(wanted);
         } catch (const std::exception &e) {
             AttachPlan plan;
             plan.mode = mode;
@@ -195,14 +201,26 @@ std::unique_ptr<BpfProbe> BpfProbe::start(const ProbeOptions &options, RecordCal
     std::vector<RefusedMode> refused;
     int last_error = ENOTSUP;
     for (auto mode : candidates) {
-        new_attempt();
-        auto impl = std::make_unique<Impl>();
-        impl->ncpus = ncpus;
-        impl->plan = plan_for(mode);
-        try {
+        std::unique_ptr<Impl> impl;
+        auto attempt = [&](bool optimistic) {
+            new_attempt();
+            impl = std::make_unique<Impl>();
+            impl->ncpus = ncpus;
+            impl->plan = plan_for(mode, optimistic);
             if (impl->plan.refused)
                 throw ProbeError(*impl->plan.refused, ENOENT);
             impl->load_and_attach(options.ring_buffer_bytes);
+        };
+        try {
+            try {
+                attempt(true);
+            } catch (const ProbeError &e) {
+                // libbpf's "cannot find the function in the kernel's BTF": plan again with the
+                // functions that are there (optional ones may be missing).
+                if (mode != AttachMode::fentry || e.error_number() != ESRCH)
+                    throw;
+                attempt(false);
+            }
         } catch (const ProbeError &e) {
             refused.push_back({mode, e.what()});
             last_error = e.error_number();
@@ -242,6 +260,9 @@ const std::vector<std::string> &BpfProbe::mode_notes() const {
 
 int BpfProbe::poll(int timeout_ms) {
     int n = ring_buffer__poll(impl_->ring, timeout_ms);
+    // Bulk records do not wake the reader (maps.bpf.h): take them when the wait times out.
+    if (n == 0)
+        n = ring_buffer__consume(impl_->ring);
     if (n == -EINTR)
         return 0;
     if (n < 0)

@@ -57,7 +57,8 @@ class BpfProbe {
     BpfProbe(const BpfProbe &) = delete;
     BpfProbe &operator=(const BpfProbe &) = delete;
 
-    // Waits up to timeout_ms for records and delivers them; returns how many were delivered.
+    // Waits up to timeout_ms for a record that wakes the reader (freeze traffic, or a ring
+    // filling up), then delivers everything queued; returns how many were delivered.
     int poll(int timeout_ms);
     // Events the kernel side could not queue since attach (summed over CPUs).
     std::uint64_t lost_events() const;

@@ -3,6 +3,8 @@
 
 #include "freezeprobe_events.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace freezeprobe {
@@ -129,9 +131,12 @@ std::optional<Record> decode_record(std::span<const std::byte> bytes) {
         std::memcpy(&e, bytes.data(), sizeof(e));
         return decode_io(e);
     }
-    if (header.type == FP_EVENT_CGROUP && bytes.size() >= sizeof(fp_cgroup_event)) {
-        fp_cgroup_event e;
-        std::memcpy(&e, bytes.data(), sizeof(e));
+    // Cgroup records end with their path: the kernel side sends only the bytes in use.
+    if (header.type == FP_EVENT_CGROUP && bytes.size() >= offsetof(fp_cgroup_event, path)) {
+        fp_cgroup_event e{};
+        std::memcpy(&e, bytes.data(), std::min(bytes.size(), sizeof(e)));
+        e.path_len = std::min<std::size_t>(e.path_len, std::min(bytes.size(), sizeof(e)) -
+                                                           offsetof(fp_cgroup_event, path));
         if (auto op = cgroup_op(e.op))
             return decode_cgroup(e, *op);
     }

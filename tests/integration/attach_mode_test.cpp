@@ -102,7 +102,10 @@ TEST(AttachModeTest, EveryModeThatAttachesReportsTheSameEvents) {
             ScratchCgroup c2(*v2, prefix + "/two");
             write_control_file_or_throw(c1.file("cgroup.procs"), std::to_string(sleeper.pid()));
             write_control_file_or_throw(c1.file("freezer.state"), "FROZEN");
-            EXPECT_EQ(read_control_file(c1.file("freezer.state")), "FROZEN\n");
+            std::string state;
+            for (int i = 0; i < 100 && state != "FROZEN\n"; ++i, ::usleep(10'000))
+                state = read_control_file(c1.file("freezer.state"));
+            EXPECT_EQ(state, "FROZEN\n");
             write_control_file_or_throw(c1.file("freezer.state"), "THAWED");
             write_control_file_or_throw(c2.file("cgroup.procs"), std::to_string(sleeper.pid()));
             write_control_file_or_throw(c2.file("cgroup.freeze"), "1");

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -249,6 +250,28 @@ TEST(EventDecoder, UnknownTypeIsRejected) {
     }
 }
 
+TEST(EventDecoder, CgroupRecordEndsWithItsPath) {
+    // The kernel side sends the fixed part and the path's bytes plus its NUL, no more.
+    auto e = cgroup_event(FP_CG_MKDIR);
+    auto bytes = bytes_of(e);
+    bytes.resize(offsetof(fp_cgroup_event, path) + e.path_len + 1);
+    auto r = decode_record(bytes);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(std::get<CgroupRecord>(*r).path, "/kubepods/burstable/pod1/abc");
+
+    // A path_len beyond the bytes received is cut at the record's end.
+    bytes.resize(offsetof(fp_cgroup_event, path) + 4);
+    r = decode_record(bytes);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(std::get<CgroupRecord>(*r).path, "/kub");
+
+    // No path at all.
+    bytes.resize(offsetof(fp_cgroup_event, path));
+    r = decode_record(bytes);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(std::get<CgroupRecord>(*r).path, "");
+}
+
 TEST(EventDecoder, ShortBuffersAreRejected) {
     EXPECT_FALSE(decode_record({}));
 
@@ -261,7 +284,7 @@ TEST(EventDecoder, ShortBuffersAreRejected) {
     EXPECT_FALSE(decode_record(w));
 
     auto c = bytes_of(cgroup_event(FP_CG_MKDIR));
-    c.resize(sizeof(fp_cgroup_event) - 1);
+    c.resize(offsetof(fp_cgroup_event, path) - 1);
     EXPECT_FALSE(decode_record(c));
 
     // A write header followed by a cgroup-sized body is still a write.
