@@ -8,7 +8,7 @@ build_dir=$1 bindir=$2 mandir=$3 docdir=$4 version=$5
 
 make_scratch_dir
 destdir=$scratch/destdir
-DESTDIR=$destdir cmake --install "$build_dir" >"$scratch/install.log" ||
+DESTDIR=$destdir cmake --install "$build_dir" >"$scratch/install.log" 2>&1 ||
   fail "cmake --install failed: $(cat "$scratch/install.log")"
 
 expected=(
