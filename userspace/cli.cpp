@@ -7,7 +7,9 @@
 
 namespace freezeprobe {
 
-const char *const version_string = "freezeprobe 0.1.0";
+// FREEZEPROBE_VERSION is the project() version in CMakeLists.txt, the one the release archive is
+// named by.
+const char *const version_string = "freezeprobe " FREEZEPROBE_VERSION;
 const std::vector<std::string> fail_on_conditions = {"aborted", "stall", "write-error", "lost"};
 
 namespace {
@@ -25,11 +27,14 @@ const char *const footer = R"(Commands:
   doctor           check that this kernel can run freezeprobe; exit 0 if it can
   demo             run a short scripted scenario in scratch cgroups under the probe
 
-Exit codes: 0 ok; 1 cannot run (the reason is printed; also a busy --metrics port);
-2 usage error (also an unwritable --report/--junit/--metrics-file path); 3 a --fail-on
-condition hit. With a COMMAND: its exit status if it failed (128+N if killed by signal N),
-else 3 if a --fail-on condition hit, else 0.
-Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and kernel BTF.)";
+Exit codes:
+  0 ok; 1 cannot run (the reason is printed; also a busy --metrics port); 2 usage error (also
+  an unwritable --report/--junit/--metrics-file path); 3 a --fail-on condition hit. With a
+  COMMAND: its exit status if it failed (128+N if killed by signal N), else 3 if a --fail-on
+  condition hit, else 0.
+
+Requirements:
+  root (or CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN) and kernel BTF.)";
 
 // CLI11's PositiveNumber prints the whole range of a double on error; say it plainly.
 const CLI::Validator positive_seconds(
@@ -102,6 +107,10 @@ ParsedCommandLine parse_command_line(const std::vector<std::string> &args) {
     watch->fallthrough();
     auto *doctor = app.add_subcommand("doctor", "check that this kernel can run freezeprobe");
     auto *demo = app.add_subcommand("demo", "run the built-in scenario under the probe");
+    // The footer lists the commands with more to say; an empty group keeps CLI11 from listing
+    // them a second time (and help2man from making a second section of them).
+    for (auto *command : {watch, doctor, demo})
+        command->group("");
     // Options may follow the command name: "freezeprobe demo --events json".
     doctor->fallthrough();
     demo->fallthrough();
@@ -116,7 +125,10 @@ ParsedCommandLine parse_command_line(const std::vector<std::string> &args) {
     try {
         app.parse(reversed);
     } catch (const CLI::CallForHelp &) {
-        result.output = app.help();
+        // Every option lives on the top-level app (the commands fall through to it), so
+        // "watch --help" shows the whole help rather than a subcommand's page without options.
+        result.output =
+            app.get_formatter()->make_help(&app, "freezeprobe", CLI::AppFormatMode::Normal);
         return result;
     } catch (const CLI::CallForAllHelp &) {
         result.output = app.help("", CLI::AppFormatMode::All);

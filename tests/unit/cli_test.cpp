@@ -82,6 +82,16 @@ TEST(Cli, Help) {
     }
 }
 
+TEST(Cli, CommandHelpShowsTheOptions) {
+    for (const char *command : {"watch", "doctor", "demo"}) {
+        auto parsed = parse({command, "--help"});
+        EXPECT_FALSE(parsed.options) << command;
+        EXPECT_EQ(parsed.exit_code, exit_ok) << command;
+        EXPECT_NE(parsed.output.find("--metrics-file"), std::string::npos) << parsed.output;
+        EXPECT_NE(parsed.output.find("Exit codes"), std::string::npos) << parsed.output;
+    }
+}
+
 TEST(Cli, Version) {
     auto parsed = parse({"--version"});
     EXPECT_FALSE(parsed.options);
