@@ -35,11 +35,13 @@ int scan_tasks(struct bpf_iter__task *ctx)
 		s.state = BPF_CORE_READ((struct task_struct___old *)task, state);
 	s.flags = task->flags;
 	s.exit_state = task->exit_state;
-	/* The 6.1 freezer rewrite added TASK_FROZEN and made saved_state unconditional. */
-	if (bpf_core_field_exists(task->saved_state))
-		s.v1_frozen = (s.state & TASK_FROZEN) != 0;
-	else
-		s.v1_frozen = (s.flags & PF_FROZEN) != 0;
+	/*
+	 * The 6.1 freezer rewrite puts a frozen task in TASK_FROZEN (a state bit no earlier
+	 * kernel used) and stopped setting PF_FROZEN; before 6.1 only PF_FROZEN says it. Neither
+	 * the kernel version nor a task_struct field tells which freezer runs (saved_state only
+	 * became unconditional in 6.7), so both are read; user tasks never carry the other bit.
+	 */
+	s.v1_frozen = (s.state & TASK_FROZEN) || (s.flags & PF_FROZEN);
 	s.v2_frozen = BPF_CORE_READ_BITFIELD(task, frozen);
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	return 0;
