@@ -8,8 +8,8 @@
 # The kernel .deb is fetched with `apt-get download` into DIR/vm/kernel (never installed on the
 # host), and vmlinuz and fuse.ko are extracted from it with dpkg-deb. An initramfs (cpio newc +
 # gzip) holds busybox-static, the static freezeprobe and integration test binaries, fuse.ko,
-# xmllint and runc with their libraries, and tools/vm/init.sh as /init. The guest sets up the
-# host's hybrid cgroup layout, runs the suite once per mode (FREEZEPROBE_TEST_ATTACH=<mode>,
+# xmllint, runc, dash and cat with their libraries, and tools/vm/init.sh as /init. The guest sets
+# up the host's hybrid cgroup layout, runs the suite once per mode (FREEZEPROBE_TEST_ATTACH=<mode>,
 # CI=true) and prints one line per mode:
 #   VM-RESULT mode=<mode> tests=N ran=N passed=N failed=N skipped=N exit=N seconds=N
 # then powers off. A mode in which `freezeprobe watch --attach <mode>` cannot attach is reported
@@ -65,24 +65,29 @@ while (($#)); do
     *) echo "vm: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ $MODE_TIMEOUT =~ ^[0-9]+$ ]] || { echo "vm: --mode-timeout needs a number of seconds" >&2; exit 2; }
+usage_error() { echo "vm: $*" >&2; exit 2; }
+[[ $MODE_TIMEOUT =~ ^[0-9]+$ ]] || usage_error "--mode-timeout needs a number of seconds"
 read -r -a MODE_LIST <<<"$MODES"
-((${#MODE_LIST[@]})) || { echo "vm: --modes is empty" >&2; exit 2; }
+((${#MODE_LIST[@]})) || usage_error "--modes is empty"
+declare -A seen=()
 for m in "${MODE_LIST[@]}"; do
-  [[ $m =~ ^[a-z_]+$ ]] || { echo "vm: bad mode name '$m'" >&2; exit 2; }
+  [[ $m =~ ^[a-z_]+$ ]] || usage_error "bad mode name '$m'"
+  [[ -z ${seen[$m]:-} ]] || usage_error "mode $m given twice"
+  seen[$m]=1
 done
 if [[ -z $FILTER ]]; then
   FILTER="*-$(IFS=:; echo "${EXCLUDED[*]}")"
 fi
-[[ $FILTER != *"'"* ]] || { echo "vm: the gtest filter cannot contain a quote" >&2; exit 2; }
+[[ $FILTER != *"'"* ]] || usage_error "the gtest filter cannot contain a quote"
 
-BUILD=$(cd "$BUILD" && pwd)
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "vm: no build directory $BUILD" >&2; exit 1; }
 FREEZEPROBE=$BUILD/userspace/freezeprobe
 TESTS=$BUILD/tests/freezeprobe_integration_tests
 bash "$ROOT/tools/check_static.sh" "$FREEZEPROBE" "$TESTS" >/dev/null ||
   { echo "vm: the guest needs both binaries built and static (FREEZEPROBE_STATIC=ON)" >&2; exit 1; }
 for tool in qemu-system-x86_64 apt-get dpkg-deb cpio gzip /bin/busybox /usr/bin/xmllint runc; do
-  command -v "$tool" >/dev/null || { echo "vm: $tool is missing (bash tools/setup.sh)" >&2; exit 1; }
+  command -v "$tool" >/dev/null ||
+    { echo "vm: $tool is missing (bash tools/setup.sh)" >&2; exit 1; }
 done
 bash "$ROOT/tools/check_static.sh" /bin/busybox >/dev/null ||
   { echo "vm: /bin/busybox is not static (install busybox-static)" >&2; exit 1; }
@@ -121,7 +126,6 @@ STAGE=$WORK/initramfs
 rm -rf "$STAGE"
 mkdir -p "$STAGE"/{bin,dev,proc,sys,tmp,run,etc,opt/freezeprobe,lib/modules}
 cp /bin/busybox "$STAGE/bin/busybox"
-ln -s busybox "$STAGE/bin/sh"
 install -m 0755 "$ROOT/tools/vm/init.sh" "$STAGE/init"
 strip -o "$STAGE/opt/freezeprobe/freezeprobe" "$FREEZEPROBE"
 strip -o "$STAGE/opt/freezeprobe/freezeprobe_integration_tests" "$TESTS"
@@ -136,12 +140,19 @@ add_program() {
 }
 add_program /usr/bin/xmllint # the JUnit tests validate their XML with it
 add_program "$(command -v runc)" # the runc tests drive real containers
+# The host's sh (dash) and cat, which the tests' shell commands run: busybox's cat reads with
+# sendfile(2), which tracepoint mode does not see, where the tests mean a reader of freezer.state
+# like runc, which uses read(2); and busybox's sh runs its own applets before those in PATH.
+add_program /bin/dash
+ln -s dash "$STAGE/bin/sh"
+add_program /bin/cat
 {
   echo "MODES='${MODE_LIST[*]}'"
   echo "GTEST_FILTER='$FILTER'"
   echo "MODE_TIMEOUT=$MODE_TIMEOUT"
 } >"$STAGE/etc/vm-test.conf"
-(cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$WORK/initramfs.cpio.gz"
+(cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+  gzip -1 >"$WORK/initramfs.cpio.gz"
 
 # --- boot ---
 LOG=$WORK/console.log
@@ -163,7 +174,8 @@ set -e
 elapsed=$(($(date +%s) - start))
 
 # --- results ---
-console=$(sed 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' "$LOG") # no CRs, no terminal escapes
+# The console without CRs and terminal escapes (the firmware clears the screen).
+console=$(sed 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' "$LOG")
 status=0
 echo "vm: $KVER, ${elapsed}s; per-mode summary:"
 for m in "${MODE_LIST[@]}"; do
@@ -179,7 +191,8 @@ for m in "${MODE_LIST[@]}"; do
   if [[ ${r[exit]} != 0 || ${r[failed]} != 0 || ${r[skipped]} != 0 || ${r[tests]} == 0 ||
     ${r[ran]} != "${r[tests]}" || ${r[passed]} != "${r[tests]}" ]]; then
     status=1
-    grep -E "^VM-ATTACH-FAILED mode=$m: " <<<"$console" | sed 's/^VM-ATTACH-FAILED mode=[^ ]* /    cannot attach: /' || true
+    grep -E "^VM-ATTACH-FAILED mode=$m: " <<<"$console" |
+      sed 's/^VM-ATTACH-FAILED mode=[^ ]* /    cannot attach: /' || true
     grep -E "^VM-FAILED mode=$m " <<<"$console" | sed 's/^VM-FAILED /    FAILED /' || true
     grep -E "^VM-SKIPPED mode=$m " <<<"$console" | sed 's/^VM-SKIPPED /    SKIPPED /' || true
   fi
