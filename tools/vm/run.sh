@@ -96,8 +96,19 @@ WORK=$BUILD/vm
 mkdir -p "$WORK"
 
 # --- the kernel: the image package the meta-package depends on, extracted, not installed ---
-KPKG=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-  sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
+kernel_package() {
+  apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1
+}
+# Downloads package $1 into directory $2; stale package lists are refreshed once (as root).
+download_package() {
+  (cd "$2" && apt-get download -q "$1") >/dev/null 2>"$2/../download.log" && return 0
+  [[ $(id -u) -eq 0 ]] || return 1
+  echo "vm: apt-get download $1 failed; running apt-get update and trying again"
+  apt-get update -qq && [[ $(kernel_package) == "$1" ]] &&
+    (cd "$2" && apt-get download -q "$1") >/dev/null 2>"$2/../download.log"
+}
+KPKG=$(kernel_package)
 [[ -n $KPKG ]] ||
   { echo "vm: apt knows no linux-image-cloud-amd64 (run apt-get update)" >&2; exit 1; }
 KVER=${KPKG#linux-image-}
@@ -105,14 +116,14 @@ KDIR=$WORK/kernel/$KVER
 if [[ ! -f $KDIR/vmlinuz || ! -f $KDIR/fuse.ko ]]; then
   echo "vm: fetching $KPKG (apt-get download, not installed)"
   rm -rf "$KDIR" && mkdir -p "$KDIR/deb"
-  (cd "$KDIR/deb" && apt-get download -q "$KPKG" >/dev/null 2>"$KDIR/download.log") ||
+  download_package "$KPKG" "$KDIR/deb" ||
     { cat "$KDIR/download.log" >&2; echo "vm: apt-get download $KPKG failed" >&2; exit 1; }
   deb=$(echo "$KDIR"/deb/*.deb)
   dpkg-deb --fsys-tarfile "$deb" |
     tar -x -C "$KDIR/deb" --wildcards "./boot/vmlinuz-$KVER" "*/$KVER/kernel/fs/fuse/fuse.ko*"
   mv "$KDIR/deb/boot/vmlinuz-$KVER" "$KDIR/vmlinuz"
   ko=$(find "$KDIR/deb" -name 'fuse.ko*' | head -n1)
-  case $ko in
+  case $ko in # Debian 12 ships modules uncompressed; later releases compress them
     *.ko) mv "$ko" "$KDIR/fuse.ko" ;;
     *.ko.xz) xz -dc "$ko" >"$KDIR/fuse.ko" ;;
     *.ko.zst) zstd -qdc "$ko" >"$KDIR/fuse.ko" ;;
