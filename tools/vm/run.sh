@@ -199,8 +199,9 @@ for m in "${MODE_LIST[@]}"; do
   echo "  ${line#VM-RESULT }"
   declare -A r=()
   for kv in ${line#VM-RESULT }; do r[${kv%%=*}]=${kv#*=}; done
-  if [[ ${r[exit]} != 0 || ${r[failed]} != 0 || ${r[skipped]} != 0 || ${r[tests]} == 0 ||
-    ${r[ran]} != "${r[tests]}" || ${r[passed]} != "${r[tests]}" ]]; then
+  if [[ ${r[exit]:-} != 0 || ${r[failed]:-} != 0 || ${r[skipped]:-} != 0 ||
+    ${r[tests]:-0} == 0 || ${r[ran]:-} != "${r[tests]:-}" || ${r[passed]:-} != "${r[tests]:-}" ]]
+  then
     status=1
     grep -E "^VM-ATTACH-FAILED mode=$m: " <<<"$console" |
       sed 's/^VM-ATTACH-FAILED mode=[^ ]* /    cannot attach: /' || true
@@ -209,6 +210,7 @@ for m in "${MODE_LIST[@]}"; do
   fi
   unset r
 done
+grep '^VM-INIT-FAILED' <<<"$console" | sed 's/^VM-INIT-FAILED /vm: guest set-up failed: /' || true
 if ! grep -q '^VM-DONE' <<<"$console"; then
   status=1
   if ((qemu_status == 124 || qemu_status == 137)); then
