@@ -50,19 +50,21 @@ TEST(CommandLine, WatchPrintsContractJsonAndStopsOnSignal) {
         for (auto &j : json_lines(result.out))
             (j["type"] == "freeze_episode" ? episodes : lines).push_back(j);
         ASSERT_EQ(lines.size(), 3u) << result.out;
-        // FROZEN then THAWED at once. The empty cgroup freezes at once, so the episode ends
-        // "aborted" unless the probe's own state read saw FROZEN before the thaw: then it ends
-        // "frozen" and a "thawed" one follows.
-        ASSERT_GE(episodes.size(), 1u) << result.out;
+        // FROZEN then THAWED at once: usually nothing reads the state in between and the episode
+        // is aborted. freezeprobe reads freezer.state itself every 100 ms while a freeze is
+        // pending; on a slow machine (the TCG VM of tools/vm) that read can fall between the two
+        // writes and see the empty cgroup FROZEN: then the episode is reported frozen, then thawed.
+        ASSERT_TRUE(episodes.size() == 1 || episodes.size() == 2) << result.out;
         if (episodes.size() == 1) {
-            EXPECT_EQ(episodes[0]["outcome"], "aborted") << result.out;
+            EXPECT_EQ(episodes[0]["outcome"], "aborted");
         } else {
-            ASSERT_EQ(episodes.size(), 2u) << result.out;
-            EXPECT_EQ(episodes[0]["outcome"], "frozen") << result.out;
-            EXPECT_EQ(episodes[1]["outcome"], "thawed") << result.out;
+            EXPECT_EQ(episodes[0]["outcome"], "frozen");
+            EXPECT_EQ(episodes[1]["outcome"], "thawed");
         }
-        EXPECT_EQ(episodes[0]["writes"], 1);
-        EXPECT_EQ(episodes[0]["container"]["id"], id);
+        for (auto &episode : episodes) {
+            EXPECT_EQ(episode["writes"], 1);
+            EXPECT_EQ(episode["container"]["id"], id);
+        }
         for (auto &j : json_lines(result.out))
             for (auto key : {"type", "time", "hierarchy", "cgroup", "cgroup_id", "container"})
                 EXPECT_TRUE(j.contains(key)) << key << " missing in " << j.dump();

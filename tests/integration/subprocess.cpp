@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdexcept>
@@ -78,7 +79,8 @@ int reap(pid_t pid, int timeout_ms) {
 } // namespace
 
 std::string freezeprobe_binary() {
-    return FREEZEPROBE_BINARY;
+    const char *path = std::getenv("FREEZEPROBE_BINARY");
+    return path && *path ? path : FREEZEPROBE_BINARY;
 }
 
 ProcessResult run_process(const std::vector<std::string> &argv,

@@ -39,6 +39,8 @@ class RunningProcess {
     std::string out_, err_;
 };
 
+// The freezeprobe binary the tests run: $FREEZEPROBE_BINARY if set (the VM runner's guest has it
+// elsewhere), else the one this build made.
 std::string freezeprobe_binary();
 
 } // namespace freezeprobe::testing

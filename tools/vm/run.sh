@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Runs freezeprobe's integration test suite inside a QEMU VM that boots Debian's stock cloud kernel
+# (package linux-image-cloud-amd64, whatever version apt points to), once per attach mode.
+#
+#   tools/vm/run.sh [--build-dir DIR] [--modes "fentry kprobe tracepoint"] [--filter GTEST_FILTER]
+#                   [--mode-timeout SECONDS] [--verbose]
+#
+# The kernel .deb is fetched with `apt-get download` into DIR/vm/kernel (never installed on the
+# host), and vmlinuz and fuse.ko are extracted from it with dpkg-deb. An initramfs (cpio newc +
+# gzip) holds busybox-static, the static freezeprobe and integration test binaries, fuse.ko,
+# xmllint, runc, dash and cat with their libraries, and tools/vm/init.sh as /init. The guest sets
+# up the host's hybrid cgroup layout, runs the suite once per mode (FREEZEPROBE_TEST_ATTACH=<mode>,
+# CI=true) and prints one line per mode:
+#   VM-RESULT mode=<mode> tests=N ran=N passed=N failed=N skipped=N exit=N seconds=N
+# then powers off. A mode in which `freezeprobe watch --attach <mode>` cannot attach is reported
+# with exit=attach, and its suite is not run. The VM runs under TCG (qemu-system-x86_64 -accel
+# tcg, no KVM needed); its console log is DIR/vm/console.log. Exit status: 0 if every mode ran
+# all its tests and none failed or skipped; 1 otherwise (each failing mode, test, missing result
+# line, or an unfinished guest is named); 2 on a usage error.
+#
+# Options:
+#   --build-dir DIR       build directory holding userspace/freezeprobe and
+#                         tests/freezeprobe_integration_tests, both static (default: ./build)
+#   --modes "M1 M2 ..."   attach modes to run the suite in (default: "fentry kprobe tracepoint")
+#   --filter FILTER       gtest filter replacing the default one (which excludes the tests
+#                         listed at the end)
+#   --mode-timeout SECS   the guest kills a mode's suite after this long (default 600); the host
+#                         kills the VM after modes x SECS + 120 s
+#   --verbose             also copy the console to stdout while the VM runs
+#   -h, --help            this text
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+# Tests that do not run in the guest, each with the reason. Everything else runs, in every mode.
+EXCLUDED=(
+  # Tests of the /metrics HTTP server against a real Prometheus server: no probe and no kernel
+  # feature involved, so the same in every mode (ctest runs it on the host), and Debian's
+  # prometheus binary (50 MB) would double the initramfs.
+  'MetricsServer.ARealPrometheusScrapesIt'
+  # Tests of the runc container fixture itself (start, exec, bind mount, cleanup): no probe
+  # involved, so the same in every mode (ctest runs them on the host), and ~30 s per mode under
+  # TCG. The probe's runc tests (RuncFreezeTest.*) do run in the guest.
+  'RuncContainerTest.*'
+)
+
+BUILD=$ROOT/build
+MODES="fentry kprobe tracepoint"
+FILTER=""
+MODE_TIMEOUT=600
+VERBOSE=0
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  echo "Excluded by default, with the reasons:"
+  sed -n '/^EXCLUDED=(/,/^)/p' "$0" | sed '1d; $d'
+}
+while (($#)); do
+  case $1 in
+    --build-dir) BUILD=$2; shift 2 ;;
+    --modes) MODES=$2; shift 2 ;;
+    --filter) FILTER=$2; shift 2 ;;
+    --mode-timeout) MODE_TIMEOUT=$2; shift 2 ;;
+    --verbose) VERBOSE=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "vm: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+usage_error() { echo "vm: $*" >&2; exit 2; }
+[[ $MODE_TIMEOUT =~ ^[0-9]+$ ]] || usage_error "--mode-timeout needs a number of seconds"
+read -r -a MODE_LIST <<<"$MODES"
+((${#MODE_LIST[@]})) || usage_error "--modes is empty"
+declare -A seen=()
+for m in "${MODE_LIST[@]}"; do
+  [[ $m =~ ^[a-z_]+$ ]] || usage_error "bad mode name '$m'"
+  [[ -z ${seen[$m]:-} ]] || usage_error "mode $m given twice"
+  seen[$m]=1
+done
+if [[ -z $FILTER ]]; then
+  FILTER="*-$(IFS=:; echo "${EXCLUDED[*]}")"
+fi
+[[ $FILTER != *"'"* ]] || usage_error "the gtest filter cannot contain a quote"
+
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "vm: no build directory $BUILD" >&2; exit 1; }
+FREEZEPROBE=$BUILD/userspace/freezeprobe
+TESTS=$BUILD/tests/freezeprobe_integration_tests
+bash "$ROOT/tools/check_static.sh" "$FREEZEPROBE" "$TESTS" >/dev/null ||
+  { echo "vm: the guest needs both binaries built and static (FREEZEPROBE_STATIC=ON)" >&2; exit 1; }
+for tool in qemu-system-x86_64 apt-get dpkg-deb cpio gzip /bin/busybox /usr/bin/xmllint runc; do
+  command -v "$tool" >/dev/null ||
+    { echo "vm: $tool is missing (bash tools/setup.sh)" >&2; exit 1; }
+done
+bash "$ROOT/tools/check_static.sh" /bin/busybox >/dev/null ||
+  { echo "vm: /bin/busybox is not static (install busybox-static)" >&2; exit 1; }
+
+WORK=$BUILD/vm
+mkdir -p "$WORK"
+
+# --- the kernel: the image package the meta-package depends on, extracted, not installed ---
+kernel_package() {
+  apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1
+}
+# Downloads package $1 into directory $2; stale package lists are refreshed once (as root).
+download_package() {
+  (cd "$2" && apt-get download -q "$1") >/dev/null 2>"$2/../download.log" && return 0
+  [[ $(id -u) -eq 0 ]] || return 1
+  echo "vm: apt-get download $1 failed; running apt-get update and trying again"
+  apt-get update -qq && [[ $(kernel_package) == "$1" ]] &&
+    (cd "$2" && apt-get download -q "$1") >/dev/null 2>"$2/../download.log"
+}
+KPKG=$(kernel_package)
+[[ -n $KPKG ]] ||
+  { echo "vm: apt knows no linux-image-cloud-amd64 (run apt-get update)" >&2; exit 1; }
+KVER=${KPKG#linux-image-}
+KDIR=$WORK/kernel/$KVER
+if [[ ! -f $KDIR/vmlinuz || ! -f $KDIR/fuse.ko ]]; then
+  echo "vm: fetching $KPKG (apt-get download, not installed)"
+  rm -rf "$KDIR" && mkdir -p "$KDIR/deb"
+  download_package "$KPKG" "$KDIR/deb" ||
+    { cat "$KDIR/download.log" >&2; echo "vm: apt-get download $KPKG failed" >&2; exit 1; }
+  deb=$(echo "$KDIR"/deb/*.deb)
+  dpkg-deb --fsys-tarfile "$deb" |
+    tar -x -C "$KDIR/deb" --wildcards "./boot/vmlinuz-$KVER" "*/$KVER/kernel/fs/fuse/fuse.ko*"
+  mv "$KDIR/deb/boot/vmlinuz-$KVER" "$KDIR/vmlinuz"
+  ko=$(find "$KDIR/deb" -name 'fuse.ko*' | head -n1)
+  case $ko in # Debian 12 ships modules uncompressed; later releases compress them
+    *.ko) mv "$ko" "$KDIR/fuse.ko" ;;
+    *.ko.xz) xz -dc "$ko" >"$KDIR/fuse.ko" ;;
+    *.ko.zst) zstd -qdc "$ko" >"$KDIR/fuse.ko" ;;
+    *) echo "vm: no fuse.ko in $deb" >&2; exit 1 ;;
+  esac
+  rm -rf "$KDIR/deb"
+fi
+
+# --- the initramfs ---
+STAGE=$WORK/initramfs
+rm -rf "$STAGE"
+mkdir -p "$STAGE"/{bin,dev,proc,sys,tmp,run,etc,opt/freezeprobe,lib/modules}
+cp /bin/busybox "$STAGE/bin/busybox"
+install -m 0755 "$ROOT/tools/vm/init.sh" "$STAGE/init"
+strip -o "$STAGE/opt/freezeprobe/freezeprobe" "$FREEZEPROBE"
+strip -o "$STAGE/opt/freezeprobe/freezeprobe_integration_tests" "$TESTS"
+cp "$KDIR/fuse.ko" "$STAGE/lib/modules/fuse.ko"
+# A dynamically linked program with the libraries ldd names, at the same paths.
+add_program() {
+  local lib
+  mkdir -p "$STAGE$(dirname "$1")" && cp -L "$1" "$STAGE$1"
+  for lib in $(ldd "$1" | grep -o '/[^ ]*'); do
+    mkdir -p "$STAGE$(dirname "$lib")" && cp -L "$lib" "$STAGE$lib"
+  done
+}
+add_program /usr/bin/xmllint # the JUnit tests validate their XML with it
+add_program "$(command -v runc)" # the runc tests drive real containers
+# The host's sh (dash) and cat, which the tests' shell commands run: busybox's cat reads with
+# sendfile(2), which tracepoint mode does not see, where the tests mean a reader of freezer.state
+# like runc, which uses read(2); and busybox's sh runs its own applets before those in PATH.
+add_program /bin/dash
+ln -s dash "$STAGE/bin/sh"
+add_program /bin/cat
+{
+  echo "MODES='${MODE_LIST[*]}'"
+  echo "GTEST_FILTER='$FILTER'"
+  echo "MODE_TIMEOUT=$MODE_TIMEOUT"
+} >"$STAGE/etc/vm-test.conf"
+(cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
+  gzip -1 >"$WORK/initramfs.cpio.gz"
+
+# --- boot ---
+LOG=$WORK/console.log
+HOST_TIMEOUT=$((${#MODE_LIST[@]} * MODE_TIMEOUT + 120))
+echo "vm: booting $KVER under TCG, modes: ${MODE_LIST[*]} (console: $LOG, limit ${HOST_TIMEOUT}s)"
+start=$(date +%s)
+qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nographic -no-reboot -nic none
+  -kernel "$KDIR/vmlinuz" -initrd "$WORK/initramfs.cpio.gz"
+  -append "console=ttyS0 panic=-1 quiet")
+set +e
+if ((VERBOSE)); then
+  timeout -k 10 "$HOST_TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tee "$LOG"
+  qemu_status=${PIPESTATUS[0]}
+else
+  timeout -k 10 "$HOST_TIMEOUT" "${qemu[@]}" </dev/null >"$LOG" 2>&1
+  qemu_status=$?
+fi
+set -e
+elapsed=$(($(date +%s) - start))
+
+# --- results ---
+# The console without CRs and terminal escapes (the firmware clears the screen).
+console=$(sed 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' "$LOG")
+status=0
+echo "vm: $KVER, ${elapsed}s; per-mode summary:"
+for m in "${MODE_LIST[@]}"; do
+  line=$(grep -E "^VM-RESULT mode=$m " <<<"$console" | tail -n1 || true)
+  if [[ -z $line ]]; then
+    echo "  $m: NO RESULT (the guest never finished this mode)"
+    status=1
+    continue
+  fi
+  echo "  ${line#VM-RESULT }"
+  declare -A r=()
+  for kv in ${line#VM-RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+  if [[ ${r[exit]:-} != 0 || ${r[failed]:-} != 0 || ${r[skipped]:-} != 0 ||
+    ${r[tests]:-0} == 0 || ${r[ran]:-} != "${r[tests]:-}" || ${r[passed]:-} != "${r[tests]:-}" ]]
+  then
+    status=1
+    grep -E "^VM-ATTACH-FAILED mode=$m: " <<<"$console" |
+      sed 's/^VM-ATTACH-FAILED mode=[^ ]* /    cannot attach: /' || true
+    grep -E "^VM-FAILED mode=$m " <<<"$console" | sed 's/^VM-FAILED /    FAILED /' || true
+    grep -E "^VM-SKIPPED mode=$m " <<<"$console" | sed 's/^VM-SKIPPED /    SKIPPED /' || true
+  fi
+  unset r
+done
+grep '^VM-INIT-FAILED' <<<"$console" | sed 's/^VM-INIT-FAILED /vm: guest set-up failed: /' || true
+if ! grep -q '^VM-DONE' <<<"$console"; then
+  status=1
+  if ((qemu_status == 124 || qemu_status == 137)); then
+    echo "vm: the guest did not finish: killed after ${HOST_TIMEOUT}s"
+  else
+    echo "vm: the guest did not finish (qemu exit status $qemu_status)"
+  fi
+  echo "vm: last console lines:"
+  tail -n 30 <<<"$console" | sed 's/^/    /'
+fi
+((status == 0)) && echo "vm: all modes passed" || echo "vm: FAILED (console log: $LOG)"
+exit $status
