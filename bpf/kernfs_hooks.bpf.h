@@ -36,6 +36,33 @@ static __always_inline bool watched_open_file(struct file *file, bool reading,
 	return version && watched_cgroup_file(inode, sb, version, reading, out);
 }
 
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define NR_write_ 1
+#define NR_pwrite64_ 18
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#define NR_write_ 64
+#define NR_pwrite64_ 68
+#endif
+
+/*
+ * The written bytes, from the writer's own buffer when the write came from write(2) or
+ * pwrite64(2) (found through its syscall registers). A write kernfs refuses before a handler runs
+ * (ENODEV on a removed cgroup) shows them only this way; otherwise a handler's copy replaces them.
+ */
+static __always_inline void copy_user_bytes(struct pending_io *io)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	long nr = SYSCALL_NR(regs);
+
+	if (nr != NR_write_ && nr != NR_pwrite64_)
+		return;
+	io->data_len = copy_data(io->data, (const void *)PT_REGS_PARM2_CORE(regs), io->count, true);
+	if (io->data_len)
+		io->flags &= ~FP_WRITE_DATA_FAULT;
+}
+
 static __always_inline void kernfs_write_begins(struct kiocb *iocb, struct iov_iter *iter)
 {
 	struct pending_io io = {};
@@ -44,7 +71,8 @@ static __always_inline void kernfs_write_begins(struct kiocb *iocb, struct iov_i
 	if (!io.count || !watched_open_file(BPF_CORE_READ(iocb, ki_filp), false, &io.cg))
 		return;
 	io.type = FP_EVENT_WRITE;
-	io.flags = FP_WRITE_DATA_FAULT; /* until a handler shows the bytes */
+	io.flags = FP_WRITE_DATA_FAULT; /* until the bytes are seen */
+	copy_user_bytes(&io);
 	io.start_ns = bpf_ktime_get_ns();
 	remember_io(current_tid(), &io);
 }

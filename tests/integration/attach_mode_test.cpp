@@ -96,8 +96,10 @@ TEST(AttachModeTest, EveryModeThatAttachesReportsTheSameEvents) {
         options.probe.mode = mode;
         options.filter = EventFilter{prefix, ""};
         ProbeSession session(options, [&](const Event &e) { events.push_back(e); });
+        pid_t sleeper_pid = 0;
         {
             SleeperProcess sleeper;
+            sleeper_pid = sleeper.pid();
             ScratchCgroup c1(*v1, prefix + "/one");
             ScratchCgroup c2(*v2, prefix + "/two");
             write_control_file_or_throw(c1.file("cgroup.procs"), std::to_string(sleeper.pid()));
@@ -109,6 +111,11 @@ TEST(AttachModeTest, EveryModeThatAttachesReportsTheSameEvents) {
             write_control_file_or_throw(c1.file("freezer.state"), "THAWED");
             write_control_file_or_throw(c2.file("cgroup.procs"), std::to_string(sleeper.pid()));
             write_control_file_or_throw(c2.file("cgroup.freeze"), "1");
+            std::string events;
+            for (int i = 0; i < 100 && events.find("frozen 1") == std::string::npos;
+                 ++i, ::usleep(10'000))
+                events = read_control_file(c2.file("cgroup.events"));
+            EXPECT_NE(events.find("frozen 1"), std::string::npos) << events;
             write_control_file_or_throw(c2.file("cgroup.freeze"), "0");
             EXPECT_EQ(write_control_file(c2.file("cgroup.procs"), "abc"), EINVAL);
             EXPECT_EQ(write_control_file(c1.file("tasks"), "-5"), EINVAL);
@@ -120,8 +127,12 @@ TEST(AttachModeTest, EveryModeThatAttachesReportsTheSameEvents) {
         for (int i = 0; i < 10; ++i)
             session.poll(20);
         session.finish();
-        for (auto &line : comparable(events))
-            seen[mode].push_back(line.replace(line.find(prefix), prefix.size(), "PREFIX"));
+        for (auto &line : comparable(events)) {
+            line.replace(line.find(prefix), prefix.size(), "PREFIX");
+            if (auto at = line.find(" " + std::to_string(sleeper_pid) + " "); at != line.npos)
+                line.replace(at, std::to_string(sleeper_pid).size() + 2, " SLEEPER ");
+            seen[mode].push_back(line);
+        }
         EXPECT_EQ(session.events_lost(), 0u);
         // The lock wait is measured where the mode can see it (fentry, kprobe), else null.
         for (const auto &e : events)

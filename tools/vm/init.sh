@@ -59,6 +59,12 @@ list_tests() {
 echo "VM-KERNEL $(uname -r) $(uname -v)"
 TESTS=/opt/freezeprobe/freezeprobe_integration_tests
 export FREEZEPROBE_BINARY=/opt/freezeprobe/freezeprobe CI=true
+# This stock kernel allows BPF trampolines: AttachModeTest checks that auto picks fentry here.
+export FREEZEPROBE_EXPECT_AUTO=fentry
+# What --attach auto chooses on this kernel, as a user sees it.
+auto=$($FREEZEPROBE_BINARY watch --duration 0.2 --events none 2>&1 |
+  sed -n 's/.*attached in .* (mode \([a-z]*\);.*/\1/p')
+echo "VM-AUTO mode=${auto:-none}"
 for mode in $MODES; do
   echo "VM-MODE-START mode=$mode filter=$GTEST_FILTER"
   listed=$($TESTS --gtest_filter="$GTEST_FILTER" --gtest_list_tests | grep -c '^  ')

@@ -188,7 +188,8 @@ elapsed=$(($(date +%s) - start))
 # The console without CRs and terminal escapes (the firmware clears the screen).
 console=$(sed 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' "$LOG")
 status=0
-echo "vm: $KVER, ${elapsed}s; per-mode summary:"
+echo "vm: $KVER, ${elapsed}s; --attach auto chose: $(sed -n 's/^VM-AUTO mode=//p' <<<"$console" | tail -n1)"
+echo "vm: per-mode summary:"
 for m in "${MODE_LIST[@]}"; do
   line=$(grep -E "^VM-RESULT mode=$m " <<<"$console" | tail -n1 || true)
   if [[ -z $line ]]; then
