@@ -59,6 +59,14 @@ TEST(Cli, OptionsWithoutSubcommandAndEqualsForm) {
     EXPECT_TRUE(o.verbose);
 }
 
+TEST(Cli, EveryAttachModeAndAutoAreAccepted) {
+    EXPECT_EQ(options_of({}).attach, "auto");
+    for (auto mode : {"auto", "fentry", "kprobe", "tracepoint"}) {
+        EXPECT_EQ(options_of({"--attach", mode}).attach, mode);
+        EXPECT_EQ(options_of({"doctor", "--attach", mode}).attach, mode);
+    }
+}
+
 TEST(Cli, EventFormats) {
     EXPECT_EQ(options_of({"--events", "text"}).events, EventFormat::text);
     EXPECT_EQ(options_of({"--events", "json"}).events, EventFormat::json);

@@ -59,6 +59,26 @@ list_tests() {
 echo "VM-KERNEL $(uname -r) $(uname -v)"
 TESTS=/opt/freezeprobe/freezeprobe_integration_tests
 export FREEZEPROBE_BINARY=/opt/freezeprobe/freezeprobe CI=true
+if [ -n "$BENCH_WRITES" ]; then
+  # Unrelated-write tax per mode: write_loop alone, then under freezeprobe in each mode, in turn.
+  for round in 1 2 3 4 5; do
+    for mode in none $MODES; do
+      if [ "$mode" != none ]; then
+        $FREEZEPROBE_BINARY watch --attach "$mode" --events none 2>/tmp/bench.err &
+        probe=$!
+        i=0
+        until grep -q attached /tmp/bench.err || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+      fi
+      ns=$(/opt/freezeprobe/write_loop "$BENCH_WRITES")
+      if [ "$mode" != none ]; then kill -TERM $probe; wait $probe; fi
+      echo "VM-BENCH mode=$mode round=$round ns=$ns"
+    done
+  done
+  echo VM-DONE
+  sync
+  poweroff -f
+fi
+
 # This stock kernel allows BPF trampolines: AttachModeTest checks that auto picks fentry here.
 export FREEZEPROBE_EXPECT_AUTO=fentry
 # What --attach auto chooses on this kernel, as a user sees it.

@@ -26,6 +26,9 @@
 #                         listed at the end)
 #   --mode-timeout SECS   the guest kills a mode's suite after this long (default 600); the host
 #                         kills the VM after modes x SECS + 120 s
+#   --bench N             instead of the suite: the unrelated-write benchmark, N 1-byte writes to
+#                         /dev/null per run, 5 interleaved rounds without the probe and with it
+#                         in each mode; prints medians and ratios (not part of the tests)
 #   --verbose             also copy the console to stdout while the VM runs
 #   -h, --help            this text
 set -euo pipefail
@@ -49,6 +52,7 @@ MODES="fentry kprobe tracepoint"
 FILTER=""
 MODE_TIMEOUT=600
 VERBOSE=0
+BENCH_WRITES=""
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
   echo "Excluded by default, with the reasons:"
@@ -61,12 +65,14 @@ while (($#)); do
     --filter) FILTER=$2; shift 2 ;;
     --mode-timeout) MODE_TIMEOUT=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
+    --bench) BENCH_WRITES=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "vm: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 usage_error() { echo "vm: $*" >&2; exit 2; }
 [[ $MODE_TIMEOUT =~ ^[0-9]+$ ]] || usage_error "--mode-timeout needs a number of seconds"
+[[ -z $BENCH_WRITES || $BENCH_WRITES =~ ^[1-9][0-9]*$ ]] || usage_error "--bench needs a count"
 read -r -a MODE_LIST <<<"$MODES"
 ((${#MODE_LIST[@]})) || usage_error "--modes is empty"
 declare -A seen=()
@@ -157,7 +163,11 @@ add_program "$(command -v runc)" # the runc tests drive real containers
 add_program /bin/dash
 ln -s dash "$STAGE/bin/sh"
 add_program /bin/cat
+if [[ -n $BENCH_WRITES ]]; then
+  cc -O2 -static -o "$STAGE/opt/freezeprobe/write_loop" "$ROOT/tools/bench/write_loop.c"
+fi
 {
+  echo "BENCH_WRITES='$BENCH_WRITES'"
   echo "MODES='${MODE_LIST[*]}'"
   echo "GTEST_FILTER='$FILTER'"
   echo "MODE_TIMEOUT=$MODE_TIMEOUT"
@@ -188,6 +198,21 @@ elapsed=$(($(date +%s) - start))
 # The console without CRs and terminal escapes (the firmware clears the screen).
 console=$(sed 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' "$LOG")
 status=0
+if [[ -n $BENCH_WRITES ]]; then
+  # VM-BENCH mode=M round=R ns=N lines -> median per mode and its ratio to no probe.
+  echo "vm: $KVER, ${elapsed}s; $BENCH_WRITES 1-byte writes to /dev/null per run, 5 rounds (TCG):"
+  grep '^VM-BENCH ' <<<"$console" | awk '
+    { for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+      n[f["mode"]]++; v[f["mode"], n[f["mode"]]] = f["ns"]; if (!(f["mode"] in seen)) { seen[f["mode"]] = 1; order[++m] = f["mode"] } }
+    function median(mode,   k, j, t, a, c) {
+      c = n[mode]; for (k = 1; k <= c; k++) a[k] = v[mode, k]
+      for (k = 1; k <= c; k++) for (j = k + 1; j <= c; j++) if (a[j] < a[k]) { t = a[k]; a[k] = a[j]; a[j] = t }
+      return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2 }
+    END { if (!("none" in seen)) { print "vm: no benchmark results"; exit 1 }
+      base = median("none")
+      for (k = 1; k <= m; k++) printf "  %-10s median %8.1f ms  ratio %.3f  (%d runs)\n", order[k], median(order[k]) / 1e6, median(order[k]) / base, n[order[k]] }'
+  exit $?
+fi
 echo "vm: $KVER, ${elapsed}s; --attach auto chose: $(sed -n 's/^VM-AUTO mode=//p' <<<"$console" | tail -n1)"
 echo "vm: per-mode summary:"
 for m in "${MODE_LIST[@]}"; do
