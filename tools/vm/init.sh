@@ -68,6 +68,9 @@ if [ -n "$BENCH_WRITES" ]; then
         probe=$!
         i=0
         until grep -q attached /tmp/bench.err || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+        sleep 1 # let its start-up work (first scans, output) finish before timing
+      else
+        sleep 1
       fi
       ns=$(/opt/freezeprobe/write_loop "$BENCH_WRITES")
       if [ "$mode" != none ]; then kill -TERM $probe; wait $probe; fi
