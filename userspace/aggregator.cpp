@@ -50,7 +50,7 @@ void Aggregator::add_failure(CgroupStats &s, Failure failure) {
 }
 
 void Aggregator::add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
-                           std::optional<std::uint64_t> lock_wait_ns, const std::string &message) {
+                           std::optional<std::uint64_t> lock_wait_ns) {
     auto &s = stats_for(*event.cgroup);
     auto name = file_name(file);
     auto error = err ? errno_name(err).value_or("E" + std::to_string(err)) : std::string();
@@ -64,7 +64,8 @@ void Aggregator::add_write(const Event &event, ControlFile file, int err, std::u
     if (err) {
         ++f.errors[error];
         ++write_errors_;
-        add_failure(s, Failure{event.time_ns, "write-error", message});
+        // The failure's text only when there is a failure: formatting it costs more than the rest.
+        add_failure(s, Failure{event.time_ns, "write-error", to_text_line(event)});
     }
     ++writes_[WriteLabels{name, error}];
     latency_[name].add(latency_ns);
@@ -82,9 +83,9 @@ void Aggregator::add(const Event &event) {
         add_write(event,
                   event.cgroup->version == 1 ? ControlFile::freezer_state
                                              : ControlFile::cgroup_freeze,
-                  f->err, f->latency_ns, f->lock_wait_ns, to_text_line(event));
+                  f->err, f->latency_ns, f->lock_wait_ns);
     } else if (auto *p = std::get_if<ProcsWrite>(&event.body)) {
-        add_write(event, p->file, p->err, p->latency_ns, p->lock_wait_ns, to_text_line(event));
+        add_write(event, p->file, p->err, p->latency_ns, p->lock_wait_ns);
     } else if (auto *st = std::get_if<FreezeStall>(&event.body)) {
         auto &s = stats_for(*event.cgroup);
         ++s.stalls;

@@ -84,7 +84,7 @@ class Aggregator {
     CgroupStats &stats_for(const CgroupRef &cgroup);
     void add_failure(CgroupStats &s, Failure failure);
     void add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
-                   std::optional<std::uint64_t> lock_wait_ns, const std::string &message);
+                   std::optional<std::uint64_t> lock_wait_ns);
 
     std::map<Key, CgroupStats> cgroups_;
     std::map<EpisodeLabels, std::uint64_t> episodes_;
