@@ -5,6 +5,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@ void drain(int out_fd, int err_fd, std::string &out, std::string &err, int timeo
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     std::string *sinks[2] = {&out, &err};
-    int open = 2;
+    int open = (out_fd >= 0) + (err_fd >= 0); // a closed one (close_stdout) is not waited for
     while (open > 0 && std::chrono::steady_clock::now() < until) {
         if (::poll(fds, 2, 50) < 0 && errno != EINTR)
             break;
@@ -79,6 +80,14 @@ int reap(pid_t pid, int timeout_ms) {
 
 std::string freezeprobe_binary() {
     return FREEZEPROBE_BINARY;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string &text) {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(nlohmann::json::parse(line));
+    return lines;
 }
 
 ProcessResult run_process(const std::vector<std::string> &argv,
@@ -128,8 +137,49 @@ bool RunningProcess::wait_for_stderr(const std::string &needle, int timeout_ms) 
     return true;
 }
 
+std::optional<std::string> RunningProcess::read_stdout_line(int timeout_ms) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        if (auto nl = out_.find('\n'); nl != std::string::npos) {
+            auto line = out_.substr(0, nl);
+            out_.erase(0, nl + 1);
+            return line;
+        }
+        if (out_fd_ < 0 || std::chrono::steady_clock::now() > until)
+            return std::nullopt;
+        pollfd fd{out_fd_, POLLIN, 0};
+        if (::poll(&fd, 1, 50) > 0) {
+            char buf[4096];
+            ssize_t n = ::read(out_fd_, buf, sizeof(buf));
+            if (n <= 0)
+                return std::nullopt;
+            out_.append(buf, n);
+        }
+    }
+}
+
+void RunningProcess::close_stdout() {
+    if (out_fd_ >= 0)
+        ::close(out_fd_);
+    out_fd_ = -1;
+}
+
+ProcessResult RunningProcess::wait(int timeout_ms) {
+    ProcessResult r;
+    if (pid_ <= 0)
+        throw std::logic_error("RunningProcess::wait after the process was collected");
+    drain(out_fd_, err_fd_, out_, err_, timeout_ms);
+    r.exit_code = reap(pid_, timeout_ms);
+    pid_ = -1;
+    r.out = out_;
+    r.err = err_;
+    return r;
+}
+
 ProcessResult RunningProcess::stop(int sig, int timeout_ms) {
     ProcessResult r;
+    if (pid_ <= 0) // already collected by wait(): never kill(-1)
+        throw std::logic_error("RunningProcess::stop after the process was collected");
     ::kill(pid_, sig);
     drain(out_fd_, err_fd_, out_, err_, timeout_ms);
     r.exit_code = reap(pid_, timeout_ms);
