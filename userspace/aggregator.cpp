@@ -34,8 +34,32 @@ std::uint64_t Log2Histogram::quantile(double q) const {
     return max;
 }
 
+// Drops the least recently active cgroup with nothing to report (no failure, no stall), or else
+// the least recently active one.
+void Aggregator::make_room() {
+    auto victim = cgroups_.end(), oldest = cgroups_.end();
+    for (auto it = cgroups_.begin(); it != cgroups_.end(); ++it) {
+        auto &s = it->second;
+        if (oldest == cgroups_.end() || s.last_time_ns < oldest->second.last_time_ns)
+            oldest = it;
+        if (s.failures.empty() && s.stalls == 0 &&
+            (victim == cgroups_.end() || s.last_time_ns < victim->second.last_time_ns))
+            victim = it;
+    }
+    cgroups_.erase(victim != cgroups_.end() ? victim : oldest);
+    ++cgroups_dropped_;
+}
+
 CgroupStats &Aggregator::stats_for(const CgroupRef &cgroup) {
-    auto &s = cgroups_[Key{cgroup.version, cgroup.controllers, cgroup.id}];
+    if (!per_cgroup_) {
+        scratch_ = CgroupStats{};
+        scratch_.cgroup = cgroup;
+        return scratch_;
+    }
+    Key key{cgroup.version, cgroup.controllers, cgroup.id};
+    if (!cgroups_.contains(key) && cgroups_.size() >= max_cgroups_ && max_cgroups_ > 0)
+        make_room();
+    auto &s = cgroups_[key];
     // Keep what we know: a later event of a removed cgroup may have lost its path.
     if (cgroup.path || !s.cgroup.path)
         s.cgroup = cgroup;
@@ -49,8 +73,8 @@ void Aggregator::add_failure(CgroupStats &s, Failure failure) {
         ++s.failures_dropped;
 }
 
-void Aggregator::add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
-                           const std::string &message) {
+void Aggregator::add_write(const Event &event, ControlFile file, int err,
+                           std::uint64_t latency_ns) {
     auto &s = stats_for(*event.cgroup);
     auto name = file_name(file);
     auto error = err ? errno_name(err).value_or("E" + std::to_string(err)) : std::string();
@@ -60,7 +84,7 @@ void Aggregator::add_write(const Event &event, ControlFile file, int err, std::u
     if (err) {
         ++f.errors[error];
         ++write_errors_;
-        add_failure(s, Failure{event.time_ns, "write-error", message});
+        add_failure(s, Failure{event.time_ns, "write-error", to_text_line(event)});
     }
     ++writes_[WriteLabels{name, error}];
     latency_[name].add(latency_ns);
@@ -78,9 +102,9 @@ void Aggregator::add(const Event &event) {
         add_write(event,
                   event.cgroup->version == 1 ? ControlFile::freezer_state
                                              : ControlFile::cgroup_freeze,
-                  f->err, f->latency_ns, to_text_line(event));
+                  f->err, f->latency_ns);
     } else if (auto *p = std::get_if<ProcsWrite>(&event.body)) {
-        add_write(event, p->file, p->err, p->latency_ns, to_text_line(event));
+        add_write(event, p->file, p->err, p->latency_ns);
     } else if (auto *st = std::get_if<FreezeStall>(&event.body)) {
         auto &s = stats_for(*event.cgroup);
         ++s.stalls;

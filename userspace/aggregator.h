@@ -54,9 +54,18 @@ struct CgroupStats {
     std::uint64_t last_time_ns = 0;         // CLOCK_REALTIME of its last event
 };
 
+// Per-cgroup stats are only kept when a report, JUnit or the live table needs them (per_cgroup),
+// and then for at most max_cgroups cgroups: beyond that the least recently active cgroup without
+// a failure or stall (else the least recently active one) is dropped and counted, so that a long
+// run on a node with container churn does not grow without bound. The node-wide series
+// (Prometheus) and the --fail-on counters are never dropped.
 class Aggregator {
   public:
     static constexpr std::size_t max_failures = 100;
+    static constexpr std::size_t default_max_cgroups = 10'000;
+
+    explicit Aggregator(bool per_cgroup = true, std::size_t max_cgroups = default_max_cgroups)
+        : per_cgroup_(per_cgroup), max_cgroups_(max_cgroups) {}
     // (version, v1 controllers, cgroup id)
     using Key = std::tuple<int, std::string, std::uint64_t>;
     // Node-wide series for Prometheus.
@@ -68,6 +77,8 @@ class Aggregator {
 
     const std::map<Key, CgroupStats> &cgroups() const { return cgroups_; }
     std::uint64_t events_lost() const { return events_lost_; }
+    // Cgroups dropped from cgroups() to stay within max_cgroups.
+    std::uint64_t cgroups_dropped() const { return cgroups_dropped_; }
     const std::map<EpisodeLabels, std::uint64_t> &episodes_total() const { return episodes_; }
     const std::map<WriteLabels, std::uint64_t> &writes_total() const { return writes_; }
     const std::map<std::string, Log2Histogram> &write_latency_ns() const { return latency_; }
@@ -81,9 +92,15 @@ class Aggregator {
   private:
     CgroupStats &stats_for(const CgroupRef &cgroup);
     void add_failure(CgroupStats &s, Failure failure);
-    void add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
-                   const std::string &message);
+    // A failed write's failure message is its text line.
+    void add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns);
 
+    void make_room();
+
+    bool per_cgroup_;
+    std::size_t max_cgroups_;
+    CgroupStats scratch_; // stands in for a cgroup's stats when they are not kept
+    std::uint64_t cgroups_dropped_ = 0;
     std::map<Key, CgroupStats> cgroups_;
     std::map<EpisodeLabels, std::uint64_t> episodes_;
     std::map<WriteLabels, std::uint64_t> writes_;
