@@ -7,6 +7,7 @@ packages=(
   libbpf-dev libelf-dev zlib1g-dev libzstd-dev
   libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
   fuse3 libfuse3-dev runc crun busybox-static libxml2-utils prometheus bpftrace
+  libclang-rt-14-dev
 )
 
 missing=()

@@ -6,6 +6,7 @@
 // carry no control character.
 #include "probe_harness.h"
 #include "subprocess.h"
+#include "text_util.h"
 
 #include <csignal>
 #include <fcntl.h>
@@ -185,6 +186,30 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
             EXPECT_TRUE(c >= 0x20 && c != 0x7f) << "control byte " << int(c) << " in text output";
     }
     EXPECT_GE(text_lines, 3 * n) << rt.out;
+}
+
+// Written values are parsed as the kernel parses them, odd bytes included: its isspace() counts
+// 0xa0, so "1\xa0" freezes a v2 cgroup and "FROZEN\xa0" a v1 one (found by the written-value
+// fuzzer, checked here against the kernel).
+class WrittenBytesTest : public ProbeTest {};
+
+TEST_F(WrittenBytesTest, NoBreakSpaceIsTrimmedLikeTheKernelDoes) {
+    ScratchCgroup cg1(v1(), prefix_ + "/nbsp");
+    ScratchCgroup cg2(v2(), prefix_ + "/nbsp");
+    ThawGuard thaw1(cg1), thaw2(cg2);
+    write_control_file_or_throw(cg2.file("cgroup.freeze"), "1\xa0");
+    ASSERT_EQ(trim(read_control_file(cg2.file("cgroup.freeze"))), "1") << "the kernel froze it";
+    write_control_file_or_throw(cg1.file("freezer.state"), "FROZEN\xa0");
+    ASSERT_EQ(trim(read_control_file(cg1.file("freezer.state"))), "FROZEN");
+    ASSERT_TRUE(wait_for([](const std::vector<Event> &e) {
+        return of_type<FreezeEpisode>(e).size() >= 2;
+    })) << events_.size();
+    auto writes = of_type<FreezeWrite>(events_);
+    ASSERT_EQ(writes.size(), 2u);
+    EXPECT_EQ(writes[0].second.value, "1");
+    EXPECT_EQ(writes[1].second.value, "FROZEN");
+    for (auto &[e, episode] : of_type<FreezeEpisode>(events_))
+        EXPECT_EQ(episode.outcome, EpisodeOutcome::frozen);
 }
 
 } // namespace
