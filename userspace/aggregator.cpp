@@ -50,6 +50,22 @@ void Aggregator::make_room() {
     ++cgroups_dropped_;
 }
 
+void Aggregator::count_episode(const EpisodeLabels &labels) {
+    ++episodes_[labels];
+    auto &id = std::get<2>(labels);
+    if (id.empty())
+        return;
+    container_touched_[id] = ++episode_sequence_;
+    if (container_touched_.size() <= max_containers)
+        return;
+    auto oldest = std::min_element(container_touched_.begin(), container_touched_.end(),
+                                   [](auto &a, auto &b) { return a.second < b.second; });
+    std::erase_if(episodes_,
+                  [&](auto &series) { return std::get<2>(series.first) == oldest->first; });
+    container_touched_.erase(oldest);
+    ++containers_dropped_;
+}
+
 CgroupStats &Aggregator::stats_for(const CgroupRef &cgroup) {
     if (!per_cgroup_) {
         scratch_ = CgroupStats{};
@@ -116,8 +132,8 @@ void Aggregator::add(const Event &event) {
         ++s.episodes[outcome];
         // The container as the stats keep it: a removed cgroup's last event may have lost it.
         auto &c = s.cgroup.container;
-        ++episodes_[EpisodeLabels{outcome, event.cgroup->version == 1 ? "v1" : "v2", c ? c->id : "",
-                                  c && c->pod_uid ? *c->pod_uid : ""}];
+        count_episode(EpisodeLabels{outcome, event.cgroup->version == 1 ? "v1" : "v2",
+                                    c ? c->id : "", c && c->pod_uid ? *c->pod_uid : ""});
         if (ep->outcome == EpisodeOutcome::frozen) {
             s.freeze_latency_ns.add(ep->duration_ns);
             freeze_duration_.add(ep->duration_ns);

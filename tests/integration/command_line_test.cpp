@@ -140,12 +140,11 @@ TEST(CommandLine, RootWithoutCapabilitiesNamesThem) {
 // line that names the option.
 TEST(CommandLine, UnusableOutputPathsAreRefusedBeforeAttaching) {
     REQUIRE_PRIVILEGES(); // the privilege check comes first
-    auto dir = std::filesystem::path(::testing::TempDir()) / ("bad-outputs-" + random_hex(8));
-    std::filesystem::create_directories(dir);
+    ScratchDir dir("bad-outputs");
     auto file = dir / "a-file";
     std::ofstream(file) << "x";
     for (auto flag : {"--report", "--junit", "--metrics-file"})
-        for (auto path : {(file / "under-a-file.json").string(), dir.string(),
+        for (auto path : {(file / "under-a-file.json").string(), dir.path().string(),
                           std::string("/dev/null"), (dir / "missing" / "x.json").string()}) {
             auto r = run_process({freezeprobe_binary(), flag, path, "--duration", "5"});
             EXPECT_EQ(r.exit_code, 2) << flag << " " << path << ": " << r.err;
@@ -153,7 +152,6 @@ TEST(CommandLine, UnusableOutputPathsAreRefusedBeforeAttaching) {
                 << r.err;
             EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
         }
-    std::filesystem::remove_all(dir);
 }
 
 TEST(CommandLine, DemoSeesEveryWriteItMakes) {

@@ -77,12 +77,7 @@ void write_as_hostile_process(const std::vector<const ScratchCgroup *> &cgroups)
 
 TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
     REQUIRE_PRIVILEGES();
-    auto dir = fs::path(::testing::TempDir()) / ("hostile-" + random_hex(8));
-    fs::create_directories(dir);
-    struct Cleanup {
-        fs::path dir;
-        ~Cleanup() { fs::remove_all(dir); }
-    } cleanup{dir};
+    ScratchDir dir("hostile");
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
     const Hierarchy *v2 = find_v2(hierarchies);

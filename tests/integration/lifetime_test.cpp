@@ -24,18 +24,12 @@ class LifetimeTest : public ::testing::Test {
   protected:
     void SetUp() override {
         REQUIRE_PRIVILEGES();
-        dir_ = fs::path(::testing::TempDir()) / ("lifetime-" + random_hex(8));
-        fs::create_directories(dir_);
         hierarchies_ = discover_hierarchies();
         v1_ = find_v1_controller(hierarchies_, "freezer");
         v2_ = find_v2(hierarchies_);
         ASSERT_NE(v1_, nullptr);
         ASSERT_NE(v2_, nullptr);
         prefix_ = unique_prefix();
-    }
-    void TearDown() override {
-        if (!dir_.empty())
-            fs::remove_all(dir_);
     }
     std::vector<std::string> watch_json(std::vector<std::string> more = {}) {
         std::vector<std::string> argv{freezeprobe_binary(), "watch", "--events", "json",
@@ -62,7 +56,7 @@ class LifetimeTest : public ::testing::Test {
         return held;
     }
 
-    fs::path dir_;
+    ScratchDir dir_{"lifetime"};
     std::vector<Hierarchy> hierarchies_;
     const Hierarchy *v1_ = nullptr;
     const Hierarchy *v2_ = nullptr;

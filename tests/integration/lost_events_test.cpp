@@ -19,12 +19,7 @@ using namespace std::chrono_literals;
 
 TEST(LostEvents, ForcedLossIsVisibleEverywhere) {
     REQUIRE_PRIVILEGES();
-    auto dir = fs::path(::testing::TempDir()) / ("lost-events-" + random_hex(8));
-    fs::create_directories(dir);
-    struct Cleanup {
-        fs::path dir;
-        ~Cleanup() { fs::remove_all(dir); }
-    } cleanup{dir};
+    ScratchDir dir("lost-events");
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
     ASSERT_NE(v1, nullptr);

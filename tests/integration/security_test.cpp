@@ -82,15 +82,7 @@ TEST(Security, MetricsListenOnLoopbackUnlessToldOtherwise) {
 
 class ReportFilesTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        REQUIRE_PRIVILEGES();
-        dir_ = fs::path(::testing::TempDir()) / ("report-files-" + random_hex(8));
-        fs::create_directories(dir_);
-    }
-    void TearDown() override {
-        if (!dir_.empty())
-            fs::remove_all(dir_);
-    }
+    void SetUp() override { REQUIRE_PRIVILEGES(); }
     ProcessResult run(const std::function<void()> &before_exec = {}) {
         return run_process({freezeprobe_binary(), "--events", "none", "--duration", "0.3",
                             "--report", (dir_ / "report.json").string(), "--junit",
@@ -104,7 +96,7 @@ class ReportFilesTest : public ::testing::Test {
         return st.st_mode;
     }
 
-    fs::path dir_;
+    ScratchDir dir_{"report-files"};
 };
 
 // The report names cgroups, containers, commands and their diagnosis: readable by its owner only.
@@ -145,7 +137,7 @@ TEST_F(ReportFilesTest, PlantedLinksAreReplacedNeverFollowed) {
     EXPECT_NO_THROW(nlohmann::json::parse(read_control_file((dir_ / "report.json").string())));
     // Nothing else was left in the directory (no temporary file).
     std::size_t entries = 0;
-    for ([[maybe_unused]] auto &e : fs::directory_iterator(dir_))
+    for ([[maybe_unused]] auto &e : fs::directory_iterator(dir_.path()))
         ++entries;
     EXPECT_EQ(entries, 4u);
 }

@@ -120,20 +120,28 @@ RunningProcess::~RunningProcess() {
         ::close(err_fd_);
 }
 
+namespace {
+
+// Appends what fd has within 50 ms; false at EOF or on an error.
+bool read_some(int fd, std::string &into) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0)
+        return true;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0)
+        return false;
+    into.append(buf, n);
+    return true;
+}
+
+} // namespace
+
 bool RunningProcess::wait_for_stderr(const std::string &needle, int timeout_ms) {
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (err_.find(needle) == std::string::npos) {
-        if (std::chrono::steady_clock::now() > until)
+    while (err_.find(needle) == std::string::npos)
+        if (std::chrono::steady_clock::now() > until || !read_some(err_fd_, err_))
             return false;
-        pollfd fd{err_fd_, POLLIN, 0};
-        if (::poll(&fd, 1, 50) > 0) {
-            char buf[4096];
-            ssize_t n = ::read(err_fd_, buf, sizeof(buf));
-            if (n <= 0)
-                return false;
-            err_.append(buf, n);
-        }
-    }
     return true;
 }
 
@@ -145,16 +153,8 @@ std::optional<std::string> RunningProcess::read_stdout_line(int timeout_ms) {
             out_.erase(0, nl + 1);
             return line;
         }
-        if (out_fd_ < 0 || std::chrono::steady_clock::now() > until)
+        if (out_fd_ < 0 || std::chrono::steady_clock::now() > until || !read_some(out_fd_, out_))
             return std::nullopt;
-        pollfd fd{out_fd_, POLLIN, 0};
-        if (::poll(&fd, 1, 50) > 0) {
-            char buf[4096];
-            ssize_t n = ::read(out_fd_, buf, sizeof(buf));
-            if (n <= 0)
-                return std::nullopt;
-            out_.append(buf, n);
-        }
     }
 }
 
@@ -165,9 +165,9 @@ void RunningProcess::close_stdout() {
 }
 
 ProcessResult RunningProcess::wait(int timeout_ms) {
+    if (pid_ <= 0) // already collected: never kill(-1) or wait for another child
+        throw std::logic_error("RunningProcess: the process was already collected");
     ProcessResult r;
-    if (pid_ <= 0)
-        throw std::logic_error("RunningProcess::wait after the process was collected");
     drain(out_fd_, err_fd_, out_, err_, timeout_ms);
     r.exit_code = reap(pid_, timeout_ms);
     pid_ = -1;
@@ -177,16 +177,9 @@ ProcessResult RunningProcess::wait(int timeout_ms) {
 }
 
 ProcessResult RunningProcess::stop(int sig, int timeout_ms) {
-    ProcessResult r;
-    if (pid_ <= 0) // already collected by wait(): never kill(-1)
-        throw std::logic_error("RunningProcess::stop after the process was collected");
-    ::kill(pid_, sig);
-    drain(out_fd_, err_fd_, out_, err_, timeout_ms);
-    r.exit_code = reap(pid_, timeout_ms);
-    pid_ = -1;
-    r.out = out_;
-    r.err = err_;
-    return r;
+    if (pid_ > 0)
+        ::kill(pid_, sig);
+    return wait(timeout_ms);
 }
 
 } // namespace freezeprobe::testing

@@ -2,6 +2,7 @@
 // node-wide counts built from synthetic event sequences.
 #include "aggregator.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -307,6 +308,36 @@ TEST(Aggregator, NodeWideOnly) {
     EXPECT_EQ(node_wide.freeze_duration_ns().count, full.freeze_duration_ns().count);
     EXPECT_EQ(node_wide.aborted(), full.aborted());
     EXPECT_EQ(node_wide.write_errors(), full.write_errors());
+}
+
+// With container churn the per-container episode series stay within max_containers: the series
+// of the container whose episodes changed least recently go first; series outside containers
+// (container_id "") are never dropped.
+TEST(Aggregator, KeepsTheEpisodeSeriesOfAtMostMaxContainers) {
+    Aggregator a(false);
+    const std::size_t n = Aggregator::max_containers + 500;
+    auto container = [](std::size_t i) {
+        auto id = fmt::format("{:064x}", i);
+        return CgroupRef{2, "", "/docker-" + id + ".scope", i, Container{id, "docker", {}, {}}};
+    };
+    for (std::size_t i = 1; i < n; ++i) {
+        if (i % 100 == 1) // a long-lived container, frozen now and then: never the oldest
+            a.add(episode(container(0), EpisodeOutcome::frozen, 1));
+        a.add(episode(container(i), EpisodeOutcome::frozen, 1));
+        a.add(episode(container(i), EpisodeOutcome::thawed, 1));
+        a.add(episode(v2_plain(), EpisodeOutcome::frozen, 1));
+    }
+    std::set<std::string> containers;
+    for (auto &[labels, count] : a.episodes_total())
+        containers.insert(std::get<2>(labels));
+    EXPECT_EQ(containers.size(), Aggregator::max_containers + 1); // and ""
+    EXPECT_TRUE(containers.contains(""));
+    EXPECT_TRUE(containers.contains(container(0).container->id));
+    EXPECT_TRUE(containers.contains(container(n - 1).container->id));
+    EXPECT_FALSE(containers.contains(container(1).container->id));
+    EXPECT_EQ(a.containers_dropped(), n - Aggregator::max_containers);
+    EXPECT_EQ(a.episodes_total().at({"frozen", "v2", "", ""}), n - 1);
+    EXPECT_EQ(a.episodes_total().at({"frozen", "v2", container(0).container->id, ""}), 15u);
 }
 
 } // namespace

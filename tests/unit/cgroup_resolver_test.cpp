@@ -61,6 +61,28 @@ TEST_F(CgroupResolverTest, ThousandsOfShortLivedCgroupsStayBounded) {
         EXPECT_EQ(r.path(hierarchy_, id), "/live" + std::to_string(id)) << "live ones are kept";
 }
 
+// Under steady churn only the last removed_ttl of removals is kept, however many that is.
+TEST_F(CgroupResolverTest, RemovedPathsExpire) {
+    auto &r = *resolver_;
+    auto t0 = CgroupResolver::Clock::now();
+    r.learn(hierarchy_, 1, "/old");
+    r.forget_later(hierarchy_, 1, t0);
+    r.learn(hierarchy_, 2, "/recent");
+    r.forget_later(hierarchy_, 2, t0 + CgroupResolver::removed_ttl - std::chrono::seconds(1));
+    EXPECT_EQ(r.path(hierarchy_, 1), "/old");
+    std::size_t most = 0;
+    for (std::uint64_t id = 100; id < 10'100; ++id) { // 100 removals a second
+        r.learn(hierarchy_, id, "/short-lived");
+        r.forget_later(hierarchy_, id,
+                       t0 + CgroupResolver::removed_ttl +
+                           std::chrono::milliseconds(10 * (id - 100)));
+        most = std::max(most, r.known());
+    }
+    EXPECT_EQ(r.path(hierarchy_, 1), std::nullopt);
+    EXPECT_EQ(r.path(hierarchy_, 2), std::nullopt);
+    EXPECT_LE(most, 1001u + 1) << "10 s of removals at 100 a second, and the root";
+}
+
 // An rmdir seen twice (or for a cgroup never learned) must not make a live path go early.
 TEST_F(CgroupResolverTest, RepeatedRemovalsDoNotEvictLiveCgroups) {
     auto &r = *resolver_;
