@@ -34,8 +34,48 @@ std::uint64_t Log2Histogram::quantile(double q) const {
     return max;
 }
 
+// Drops the least recently active cgroup with nothing to report (no failure, no stall), or else
+// the least recently active one.
+void Aggregator::make_room() {
+    auto victim = cgroups_.end(), oldest = cgroups_.end();
+    for (auto it = cgroups_.begin(); it != cgroups_.end(); ++it) {
+        auto &s = it->second;
+        if (oldest == cgroups_.end() || s.last_time_ns < oldest->second.last_time_ns)
+            oldest = it;
+        if (s.failures.empty() && s.stalls == 0 &&
+            (victim == cgroups_.end() || s.last_time_ns < victim->second.last_time_ns))
+            victim = it;
+    }
+    cgroups_.erase(victim != cgroups_.end() ? victim : oldest);
+    ++cgroups_dropped_;
+}
+
+void Aggregator::count_episode(const EpisodeLabels &labels) {
+    ++episodes_[labels];
+    auto &id = std::get<2>(labels);
+    if (id.empty())
+        return;
+    container_touched_[id] = ++episode_sequence_;
+    if (container_touched_.size() <= max_containers)
+        return;
+    auto oldest = std::min_element(container_touched_.begin(), container_touched_.end(),
+                                   [](auto &a, auto &b) { return a.second < b.second; });
+    std::erase_if(episodes_,
+                  [&](auto &series) { return std::get<2>(series.first) == oldest->first; });
+    container_touched_.erase(oldest);
+    ++containers_dropped_;
+}
+
 CgroupStats &Aggregator::stats_for(const CgroupRef &cgroup) {
-    auto &s = cgroups_[Key{cgroup.version, cgroup.controllers, cgroup.id}];
+    if (!per_cgroup_) {
+        scratch_ = CgroupStats{};
+        scratch_.cgroup = cgroup;
+        return scratch_;
+    }
+    Key key{cgroup.version, cgroup.controllers, cgroup.id};
+    if (!cgroups_.contains(key) && cgroups_.size() >= max_cgroups_ && max_cgroups_ > 0)
+        make_room();
+    auto &s = cgroups_[key];
     // Keep what we know: a later event of a removed cgroup may have lost its path.
     if (cgroup.path || !s.cgroup.path)
         s.cgroup = cgroup;
@@ -97,8 +137,8 @@ void Aggregator::add(const Event &event) {
         ++s.episodes[outcome];
         // The container as the stats keep it: a removed cgroup's last event may have lost it.
         auto &c = s.cgroup.container;
-        ++episodes_[EpisodeLabels{outcome, event.cgroup->version == 1 ? "v1" : "v2", c ? c->id : "",
-                                  c && c->pod_uid ? *c->pod_uid : ""}];
+        count_episode(EpisodeLabels{outcome, event.cgroup->version == 1 ? "v1" : "v2",
+                                    c ? c->id : "", c && c->pod_uid ? *c->pod_uid : ""});
         if (ep->outcome == EpisodeOutcome::frozen) {
             s.freeze_latency_ns.add(ep->duration_ns);
             freeze_duration_.add(ep->duration_ns);

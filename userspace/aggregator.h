@@ -55,9 +55,24 @@ struct CgroupStats {
     std::uint64_t last_time_ns = 0;         // CLOCK_REALTIME of its last event
 };
 
+// Per-cgroup stats are only kept when a report, JUnit or the live table needs them (per_cgroup),
+// and then for at most max_cgroups cgroups: beyond that the least recently active cgroup without
+// a failure or stall (else the least recently active one) is dropped and counted, so that a long
+// run on a node with container churn does not grow without bound. The node-wide series
+// (Prometheus) and the --fail-on counters are never dropped.
+//
+// Likewise the Prometheus episode series carry container_id and pod_uid labels: the series of at
+// most max_containers containers are kept, and those of the container whose episodes changed
+// least recently go first (with container churn, that is a container long gone). Prometheus sees
+// them end; containers_dropped() counts them.
 class Aggregator {
   public:
     static constexpr std::size_t max_failures = 100;
+    static constexpr std::size_t default_max_cgroups = 10'000;
+    static constexpr std::size_t max_containers = 1'000;
+
+    explicit Aggregator(bool per_cgroup = true, std::size_t max_cgroups = default_max_cgroups)
+        : per_cgroup_(per_cgroup), max_cgroups_(max_cgroups) {}
     // (version, v1 controllers, cgroup id)
     using Key = std::tuple<int, std::string, std::uint64_t>;
     // Node-wide series for Prometheus.
@@ -69,6 +84,10 @@ class Aggregator {
 
     const std::map<Key, CgroupStats> &cgroups() const { return cgroups_; }
     std::uint64_t events_lost() const { return events_lost_; }
+    // Cgroups dropped from cgroups() to stay within max_cgroups.
+    std::uint64_t cgroups_dropped() const { return cgroups_dropped_; }
+    // Containers whose episode series were dropped to stay within max_containers.
+    std::uint64_t containers_dropped() const { return containers_dropped_; }
     const std::map<EpisodeLabels, std::uint64_t> &episodes_total() const { return episodes_; }
     const std::map<WriteLabels, std::uint64_t> &writes_total() const { return writes_; }
     const std::map<std::string, Log2Histogram> &write_latency_ns() const { return latency_; }
@@ -86,6 +105,16 @@ class Aggregator {
     void add_write(const Event &event, ControlFile file, int err, std::uint64_t latency_ns,
                    std::optional<std::uint64_t> lock_wait_ns);
 
+    void make_room();
+    void count_episode(const EpisodeLabels &labels);
+
+    bool per_cgroup_;
+    std::size_t max_cgroups_;
+    CgroupStats scratch_; // stands in for a cgroup's stats when they are not kept
+    std::uint64_t cgroups_dropped_ = 0;
+    std::map<std::string, std::uint64_t> container_touched_; // container id -> episode sequence
+    std::uint64_t episode_sequence_ = 0;
+    std::uint64_t containers_dropped_ = 0;
     std::map<Key, CgroupStats> cgroups_;
     std::map<EpisodeLabels, std::uint64_t> episodes_;
     std::map<WriteLabels, std::uint64_t> writes_;

@@ -31,10 +31,11 @@ void CgroupResolver::learn(const Hierarchy &h, std::uint64_t cgroup_id, std::str
     paths_[Key{h.dev, cgroup_id}] = std::move(path);
 }
 
-void CgroupResolver::forget_later(const Hierarchy &h, std::uint64_t cgroup_id) {
-    removed_.push_back(Key{h.dev, cgroup_id});
-    while (removed_.size() > max_removed_kept) {
-        paths_.erase(removed_.front());
+void CgroupResolver::forget_later(const Hierarchy &h, std::uint64_t cgroup_id,
+                                  Clock::time_point now) {
+    removed_.emplace_back(now, Key{h.dev, cgroup_id});
+    while (removed_.size() > max_removed_kept || now - removed_.front().first >= removed_ttl) {
+        paths_.erase(removed_.front().second);
         removed_.pop_front();
     }
 }

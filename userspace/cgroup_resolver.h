@@ -31,11 +31,15 @@ class CgroupResolver {
     std::optional<std::string> path(const Hierarchy &h, std::uint64_t cgroup_id);
     // A tracepoint told us the path (mkdir, freeze, attach...).
     void learn(const Hierarchy &h, std::uint64_t cgroup_id, std::string path);
-    // The cgroup is gone: keep its path for late events, bounded.
-    void forget_later(const Hierarchy &h, std::uint64_t cgroup_id);
+    // The cgroup is gone: keep its path for the events still queued behind its removal, for
+    // removed_ttl and at most max_removed_kept removed cgroups, whichever is fewer. (Cgroup ids
+    // are never reused, so a kept path can only ever name its own cgroup.)
+    void forget_later(const Hierarchy &h, std::uint64_t cgroup_id,
+                      Clock::time_point now = Clock::now());
 
     std::size_t known() const { return paths_.size(); }
     static constexpr std::size_t max_removed_kept = 4096;
+    static constexpr std::chrono::seconds removed_ttl{10};
     static constexpr std::chrono::milliseconds min_rescan_interval{250};
 
   private:
@@ -44,7 +48,7 @@ class CgroupResolver {
 
     std::vector<Hierarchy> hierarchies_;
     std::map<Key, std::string> paths_;
-    std::deque<Key> removed_;
+    std::deque<std::pair<Clock::time_point, Key>> removed_; // oldest removal first
     std::map<std::uint32_t, Clock::time_point> last_scan_;
 };
 

@@ -47,6 +47,17 @@ const CLI::Validator positive_seconds(
     },
     "", "positive seconds");
 
+// libbpf wants a ring buffer of a power-of-two number of pages.
+const CLI::Validator power_of_two_kib(
+    [](std::string &text) -> std::string {
+        char *end = nullptr;
+        unsigned long v = std::strtoul(text.c_str(), &end, 10);
+        if (text.empty() || *end != '\0' || v < 4 || v > (1ul << 20) || (v & (v - 1)))
+            return "must be a power of two from 4 to 1048576, not '" + text + "'";
+        return {};
+    },
+    "", "KiB");
+
 void add_watch_options(CLI::App &app, Options &o, std::string &events) {
     app.add_option("--duration", o.duration_s, "stop after SECONDS (default: until Ctrl-C)")
         ->type_name("SECONDS")
@@ -92,6 +103,11 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
         ->check(CLI::IsMember(fail_on_conditions));
     app.add_flag("-v,--verbose", o.verbose,
                  "on a load or attach failure, print libbpf's last messages (verifier log)");
+    // For tests that must see events lost: an empty group keeps it out of --help.
+    app.add_option("--ring-buffer-kib", o.ring_buffer_kib,
+                   "ring buffer size in KiB: a power of two, at least 4 (default 4096)")
+        ->check(power_of_two_kib)
+        ->group("");
 }
 
 } // namespace
@@ -138,7 +154,7 @@ ParsedCommandLine parse_command_line(const std::vector<std::string> &args) {
         return result;
     } catch (const CLI::ParseError &e) {
         result.exit_code = exit_usage;
-        result.output = "freezeprobe: " + std::string(e.what()) + "\nRun with --help for usage.\n";
+        result.output = "freezeprobe: " + std::string(e.what()) + " (see --help)\n";
         return result;
     }
     if (*doctor)

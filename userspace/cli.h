@@ -1,6 +1,7 @@
 // The command line (DESIGN.md section 5), parsed into Options without side effects.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -26,6 +27,8 @@ struct Options {
     std::string metrics_file;         // --metrics-file PATH
     std::set<std::string> fail_on;    // aborted, stall, write-error, lost
     std::vector<std::string> wrapped; // COMMAND ARGS... after "--"
+    // Hidden (not in --help): the ring buffer's size, so that a test can force lost events.
+    std::optional<std::uint32_t> ring_buffer_kib;
 };
 
 // The --fail-on conditions, in the order the help lists them.

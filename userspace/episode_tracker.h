@@ -97,6 +97,9 @@ class EpisodeTracker {
         return it != episodes_.end() && it->second.phase != Phase::thaw_pending;
     }
     std::size_t open_episodes() const { return episodes_.size(); }
+    // Cgroups the tracker holds anything for (episodes, v2 notifications): bounded by the live
+    // cgroups, since a removal forgets a cgroup.
+    std::size_t remembered_cgroups() const { return episodes_.size() + notified_.size(); }
 
   private:
     enum class Phase { freezing, thaw_pending, frozen };

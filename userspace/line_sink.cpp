@@ -3,6 +3,8 @@
 #include "json_output.h"
 #include "text_output.h"
 
+#include <cerrno>
+
 namespace freezeprobe {
 
 void LineSink::put(const std::string &line) {
@@ -14,7 +16,7 @@ void LineSink::put(const std::string &line) {
     }
     if (std::fwrite(line.data(), 1, line.size(), out_) != line.size() ||
         std::fputc('\n', out_) == EOF)
-        failed_ = true;
+        fail();
 }
 
 void LineSink::operator()(const Event &event) {
@@ -28,6 +30,11 @@ void LineSink::operator()(const Event &event) {
         put(line);
 }
 
+void LineSink::fail() {
+    failed_ = true;
+    error_ = errno;
+}
+
 bool LineSink::finish() {
     if (format_ == EventFormat::text)
         for (auto &line : folder_.finish())
@@ -37,7 +44,7 @@ bool LineSink::finish() {
 
 bool LineSink::flush() {
     if (!failed_ && std::fflush(out_) != 0)
-        failed_ = true;
+        fail();
     return !failed_;
 }
 

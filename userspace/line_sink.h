@@ -16,22 +16,26 @@ class LineSink {
   public:
     LineSink(EventFormat format, std::FILE *out) : format_(format), out_(out) {}
     void operator()(const Event &event);
-    // Flushes; false once the stream has failed (errno says why).
+    // Flushes; false once the stream has failed (error() says why).
     bool flush();
     // Writes what is still folded, then flushes.
     bool finish();
     // Text lines go above the live view's table instead (a terminal).
     void use_live_view(LiveView *view) { live_ = view; }
     bool failed() const { return failed_; }
+    // The errno of the failed write (EPIPE: the reader went away).
+    int error() const { return error_; }
 
   private:
     void put(const std::string &line);
+    void fail();
 
     EventFormat format_;
     RepeatFolder folder_;
     LiveView *live_ = nullptr;
     std::FILE *out_;
     bool failed_ = false;
+    int error_ = 0;
 };
 
 } // namespace freezeprobe

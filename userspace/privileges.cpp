@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace freezeprobe {
@@ -27,7 +28,7 @@ std::string proc_status_field(const char *field) {
 
 } // namespace
 
-std::optional<std::string> missing_capabilities(std::string_view capeff_hex) {
+std::optional<std::string> missing_capabilities(std::string_view capeff_hex, bool root) {
     std::uint64_t caps = 0;
     try {
         caps = std::stoull(std::string(capeff_hex), nullptr, 16);
@@ -48,11 +49,13 @@ std::optional<std::string> missing_capabilities(std::string_view capeff_hex) {
     std::string text;
     for (auto &m : missing)
         text += (text.empty() ? "" : ", ") + m;
-    return text + " (run as root)";
+    return text + (root ? " (running as root, but with a restricted capability set: run "
+                          "with the full set, not under capsh --drop or a container's defaults)"
+                        : " (run as root)");
 }
 
 std::optional<std::string> missing_capabilities() {
-    return missing_capabilities(proc_status_field("CapEff"));
+    return missing_capabilities(proc_status_field("CapEff"), ::geteuid() == 0);
 }
 
 std::optional<std::string> missing_btf(const char *path) {

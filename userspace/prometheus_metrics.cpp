@@ -160,6 +160,13 @@ std::string prometheus_text(const Aggregator &aggregator) {
            "Events the kernel could not queue to freezeprobe.");
     fmt::format_to(std::back_inserter(out), "freezeprobe_events_lost_total {}\n",
                    aggregator.events_lost());
+
+    family(out, "freezeprobe_container_series_dropped_total", "counter",
+           fmt::format("Containers whose freeze_episodes_total series were dropped, least "
+                       "recently changed first, to keep those of at most {} containers.",
+                       Aggregator::max_containers));
+    fmt::format_to(std::back_inserter(out), "freezeprobe_container_series_dropped_total {}\n",
+                   aggregator.containers_dropped());
     return out;
 }
 

@@ -85,6 +85,8 @@ std::string summary_report_json(const Aggregator &aggregator, const RunInfo &run
     j["started"] = rfc3339_utc(run.started_ns);
     j["ended"] = rfc3339_utc(run.ended_ns);
     j["events_lost"] = aggregator.events_lost();
+    if (aggregator.cgroups_dropped())
+        j["cgroups_dropped"] = aggregator.cgroups_dropped();
     if (!run.command.empty())
         j["command"] = run.command;
     if (run.command_exit)

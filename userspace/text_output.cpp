@@ -12,8 +12,10 @@ namespace {
 // "container fba1ff5a6409 (containerd, pod 1f8d...) v2 /kubepods/..." : the short facts first,
 // the long path last.
 std::string path_text(const CgroupRef &c) {
-    auto hierarchy = c.controllers.empty() ? fmt::format("v{}", c.version)
-                                           : fmt::format("v{}[{}]", c.version, c.controllers);
+    // The kernel allows only [A-Za-z0-9_.-] in a v1 hierarchy name, but escaping costs nothing.
+    auto hierarchy = c.controllers.empty()
+                         ? fmt::format("v{}", c.version)
+                         : fmt::format("v{}[{}]", c.version, escape_for_terminal(c.controllers));
     return fmt::format("{} {}", hierarchy,
                        c.path ? escape_for_terminal(*c.path)
                               : fmt::format("<cgroup id {}, path unknown>", c.id));

@@ -36,6 +36,10 @@ void request_stop(int sig) {
 void install_stop_handlers() {
     struct sigaction sa {};
     sa.sa_handler = request_stop;
+    // SA_RESTART: a write to stdout that blocks on a slow reader's full pipe is resumed after the
+    // signal, instead of failing with EINTR and losing what stdio had buffered. The main loop
+    // still sees the request within one poll (epoll_wait is never restarted).
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
@@ -69,8 +73,29 @@ std::optional<std::string> bad_output_path(const Options &o) {
     return std::nullopt;
 }
 
+// Lost events are also told on stderr, since the live lines may be off or read by a program: at
+// once, then at most every 10 s. The exit line gives the total.
+class LossWarning {
+  public:
+    void lost(std::uint64_t count, std::uint64_t now_ns) {
+        total_ += count;
+        if (warned_ns_ && now_ns - *warned_ns_ < 10'000'000'000ull)
+            return;
+        warned_ns_ = now_ns;
+        fmt::print(stderr,
+                   "freezeprobe: warning: {} events lost so far (the kernel's ring buffer was "
+                   "full: freezeprobe did not keep up)\n",
+                   total_);
+    }
+
+  private:
+    std::uint64_t total_ = 0;
+    std::optional<std::uint64_t> warned_ns_;
+};
+
 // The events, the aggregates and what --fail-on looks at; shared with the metrics thread.
 struct RunState {
+    explicit RunState(bool per_cgroup) : aggregates(per_cgroup) {}
     std::mutex mu;
     Aggregator aggregates;
 };
@@ -121,6 +146,8 @@ SessionOptions session_options(const Options &options) {
     s.probe.mode = parse_attach_mode(options.attach); // nullopt for "auto"
     s.filter = EventFilter{options.cgroup_prefix, options.container_prefix};
     s.tracker.stall_after_ns = std::uint64_t{options.stall_after_ms} * 1'000'000;
+    if (options.ring_buffer_kib)
+        s.probe.ring_buffer_bytes = *options.ring_buffer_kib * 1024;
     return s;
 }
 
@@ -133,7 +160,11 @@ int run_watch(const Options &options) {
         fmt::print(stderr, "freezeprobe: {}\n", *bad);
         return exit_usage;
     }
-    RunState state;
+    const bool live_table =
+        options.events == EventFormat::text && ::isatty(STDOUT_FILENO) && options.wrapped.empty();
+    // Per-cgroup stats only for the outputs that list cgroups: a node-wide daemon writing only
+    // metrics keeps nothing per cgroup.
+    RunState state(live_table || !options.report_path.empty() || !options.junit_path.empty());
     std::unique_ptr<MetricsServer> metrics;
     if (!options.metrics_address.empty()) {
         try {
@@ -150,7 +181,7 @@ int run_watch(const Options &options) {
     install_stop_handlers();
     LineSink sink(options.events, stdout);
     std::unique_ptr<LiveView> live;
-    if (options.events == EventFormat::text && ::isatty(STDOUT_FILENO) && options.wrapped.empty()) {
+    if (live_table) {
         live = std::make_unique<LiveView>(stdout);
         sink.use_live_view(live.get());
     }
@@ -161,8 +192,11 @@ int run_watch(const Options &options) {
     info.command = options.wrapped;
     auto started = monotonic_now_ns();
     std::unique_ptr<ProbeSession> session;
+    LossWarning loss_warning;
     try {
         session = std::make_unique<ProbeSession>(session_options(options), [&](const Event &e) {
+            if (auto *lost = std::get_if<Lost>(&e.body))
+                loss_warning.lost(lost->count, monotonic_now_ns());
             sink(e);
             std::lock_guard lock(state.mu);
             state.aggregates.add(e);
@@ -249,7 +283,7 @@ int run_watch(const Options &options) {
                session->events_lost());
     if (!output_ok) {
         fmt::print(stderr, "freezeprobe: stopped: writing events to stdout failed: {}\n",
-                   std::strerror(errno));
+                   std::strerror(sink.error()));
         return exit_cannot_run;
     }
     if (command && !info.command_exit) {

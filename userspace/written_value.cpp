@@ -1,7 +1,5 @@
 #include "written_value.h"
 
-#include "text_util.h"
-
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -9,11 +7,23 @@
 namespace freezeprobe {
 namespace {
 
+// isspace() of the kernel's lib/ctype.c: \t \n \v \f \r, space, and 0xa0 (Latin-1 no-break
+// space), which C's isspace() does not count. "1\xa0" freezes a v2 cgroup.
+bool kernel_isspace(char c) {
+    auto u = static_cast<unsigned char>(c);
+    return (u >= '\t' && u <= '\r') || u == ' ' || u == 0xa0;
+}
+
 // The kernel NUL-terminates the written buffer and reads it as a C string (strstrip, strcmp,
 // kstrtoint): bytes after the first NUL, e.g. stale bytes of a reused fixed-size buffer, never
 // reach it.
 std::string_view as_kernel_reads(std::string_view raw) {
-    return trim(raw.substr(0, raw.find('\0')));
+    auto s = raw.substr(0, raw.find('\0'));
+    while (!s.empty() && kernel_isspace(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && kernel_isspace(s.back()))
+        s.remove_suffix(1);
+    return s;
 }
 
 } // namespace

@@ -3,21 +3,17 @@
 #include "probe_harness.h"
 #include "subprocess.h"
 
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sys/prctl.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <unistd.h>
 
 namespace freezeprobe::testing {
 namespace {
-
-std::vector<nlohmann::json> json_lines(const std::string &text) {
-    std::vector<nlohmann::json> lines;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);)
-        lines.push_back(nlohmann::json::parse(line)); // throws on an invalid line
-    return lines;
-}
 
 TEST(CommandLine, WatchPrintsContractJsonAndStopsOnSignal) {
     REQUIRE_PRIVILEGES();
@@ -107,16 +103,60 @@ TEST(CommandLine, WithoutPrivilegesExitsOneWithOneLine) {
 }
 
 TEST(CommandLine, UsageErrorsExitTwo) {
-    for (auto args : std::vector<std::vector<std::string>>{
-             {"--duration", "abc"}, {"--events", "xml"}, {"--no-such-flag"}, {"frobnicate"}}) {
+    for (auto args : std::vector<std::vector<std::string>>{{"--duration", "abc"},
+                                                           {"--duration", "-5"},
+                                                           {"--duration", "10m"},
+                                                           {"--stall-after", "0"},
+                                                           {"--events", "xml"},
+                                                           {"--fail-on", "aborted,nothing"},
+                                                           {"--no-such-flag"},
+                                                           {"frobnicate"},
+                                                           {"watch", "--"}}) {
         args.insert(args.begin(), freezeprobe_binary());
         auto r = run_process(args);
         EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
         EXPECT_NE(r.err.find("freezeprobe:"), std::string::npos) << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+        EXPECT_TRUE(r.out.empty()) << r.out;
     }
     auto help = run_process({freezeprobe_binary(), "--help"});
     EXPECT_EQ(help.exit_code, 0);
     EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+}
+
+// Root whose capabilities were dropped (a restricted container, capsh --drop) is told which are
+// missing, not to "run as root".
+TEST(CommandLine, RootWithoutCapabilitiesNamesThem) {
+    REQUIRE_PRIVILEGES();
+    auto r = run_process({freezeprobe_binary(), "watch"}, [] {
+        // Out of the bounding set, they are gone from the effective set after exec, even for root.
+        for (int cap : {21 /* CAP_SYS_ADMIN */, 38 /* CAP_PERFMON */, 39 /* CAP_BPF */})
+            if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+                ::_exit(99);
+    });
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(r.err,
+              "freezeprobe: cannot run: missing CAP_SYS_ADMIN, CAP_BPF, CAP_PERFMON (running as "
+              "root, but with a restricted capability set: run with the full set, not under capsh "
+              "--drop or a container's defaults)\n");
+}
+
+// Every output path is checked before anything is attached; a bad one is a usage error (2) in one
+// line that names the option.
+TEST(CommandLine, UnusableOutputPathsAreRefusedBeforeAttaching) {
+    REQUIRE_PRIVILEGES(); // the privilege check comes first
+    ScratchDir dir("bad-outputs");
+    auto file = dir / "a-file";
+    std::ofstream(file) << "x";
+    for (auto flag : {"--report", "--junit", "--metrics-file"})
+        for (auto path : {(file / "under-a-file.json").string(), dir.path().string(),
+                          std::string("/dev/null"), (dir / "missing" / "x.json").string()}) {
+            auto r = run_process({freezeprobe_binary(), flag, path, "--duration", "5"});
+            EXPECT_EQ(r.exit_code, 2) << flag << " " << path << ": " << r.err;
+            EXPECT_TRUE(r.err.starts_with(std::string("freezeprobe: ") + flag + " " + path + ": "))
+                << r.err;
+            EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+        }
 }
 
 TEST(CommandLine, DemoSeesEveryWriteItMakes) {

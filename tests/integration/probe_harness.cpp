@@ -44,6 +44,16 @@ std::string unique_prefix() {
     return fmt::format("/freezeprobe-test-{}-{}", ::getpid(), n++);
 }
 
+ScratchDir::ScratchDir(const std::string &name)
+    : path_(std::filesystem::path(::testing::TempDir()) / (name + "-" + random_hex(8))) {
+    std::filesystem::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+}
+
 void ProbeTest::SetUp() {
     REQUIRE_PRIVILEGES();
     prefix_ = unique_prefix();

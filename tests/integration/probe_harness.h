@@ -11,6 +11,7 @@
 #include "scratch.h"
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <gtest/gtest.h>
 #include <memory>
@@ -52,6 +53,20 @@ std::vector<std::string> test_attach_args();
 
 // A unique top-level scratch directory name for this test, e.g. "/freezeprobe-test-1234-7".
 std::string unique_prefix();
+
+// A new directory under the test's temporary directory, removed with its content at the end.
+class ScratchDir {
+  public:
+    explicit ScratchDir(const std::string &name);
+    ~ScratchDir();
+    ScratchDir(const ScratchDir &) = delete;
+    ScratchDir &operator=(const ScratchDir &) = delete;
+    const std::filesystem::path &path() const { return path_; }
+    std::filesystem::path operator/(const std::string &name) const { return path_ / name; }
+
+  private:
+    std::filesystem::path path_;
+};
 
 class ProbeTest : public ::testing::Test {
   protected:

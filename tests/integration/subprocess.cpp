@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
+#include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,7 +44,7 @@ void drain(int out_fd, int err_fd, std::string &out, std::string &err, int timeo
     auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     std::string *sinks[2] = {&out, &err};
-    int open = 2;
+    int open = (out_fd >= 0) + (err_fd >= 0); // a closed one (close_stdout) is not waited for
     while (open > 0 && std::chrono::steady_clock::now() < until) {
         if (::poll(fds, 2, 50) < 0 && errno != EINTR)
             break;
@@ -83,6 +84,14 @@ std::string freezeprobe_binary() {
     return path && *path ? path : FREEZEPROBE_BINARY;
 }
 
+std::vector<nlohmann::json> json_lines(const std::string &text) {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(nlohmann::json::parse(line));
+    return lines;
+}
+
 ProcessResult run_process(const std::vector<std::string> &argv,
                           const std::function<void()> &before_exec) {
     int out[2], err[2];
@@ -113,32 +122,66 @@ RunningProcess::~RunningProcess() {
         ::close(err_fd_);
 }
 
-bool RunningProcess::wait_for_stderr(const std::string &needle, int timeout_ms) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (err_.find(needle) == std::string::npos) {
-        if (std::chrono::steady_clock::now() > until)
-            return false;
-        pollfd fd{err_fd_, POLLIN, 0};
-        if (::poll(&fd, 1, 50) > 0) {
-            char buf[4096];
-            ssize_t n = ::read(err_fd_, buf, sizeof(buf));
-            if (n <= 0)
-                return false;
-            err_.append(buf, n);
-        }
-    }
+namespace {
+
+// Appends what fd has within 50 ms; false at EOF or on an error.
+bool read_some(int fd, std::string &into) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0)
+        return true;
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0)
+        return false;
+    into.append(buf, n);
     return true;
 }
 
-ProcessResult RunningProcess::stop(int sig, int timeout_ms) {
+} // namespace
+
+bool RunningProcess::wait_for_stderr(const std::string &needle, int timeout_ms) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (err_.find(needle) == std::string::npos)
+        if (std::chrono::steady_clock::now() > until || !read_some(err_fd_, err_))
+            return false;
+    return true;
+}
+
+std::optional<std::string> RunningProcess::read_stdout_line(int timeout_ms) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+        if (auto nl = out_.find('\n'); nl != std::string::npos) {
+            auto line = out_.substr(0, nl);
+            out_.erase(0, nl + 1);
+            return line;
+        }
+        if (out_fd_ < 0 || std::chrono::steady_clock::now() > until || !read_some(out_fd_, out_))
+            return std::nullopt;
+    }
+}
+
+void RunningProcess::close_stdout() {
+    if (out_fd_ >= 0)
+        ::close(out_fd_);
+    out_fd_ = -1;
+}
+
+ProcessResult RunningProcess::wait(int timeout_ms) {
+    if (pid_ <= 0) // already collected: never kill(-1) or wait for another child
+        throw std::logic_error("RunningProcess: the process was already collected");
     ProcessResult r;
-    ::kill(pid_, sig);
     drain(out_fd_, err_fd_, out_, err_, timeout_ms);
     r.exit_code = reap(pid_, timeout_ms);
     pid_ = -1;
     r.out = out_;
     r.err = err_;
     return r;
+}
+
+ProcessResult RunningProcess::stop(int sig, int timeout_ms) {
+    if (pid_ > 0)
+        ::kill(pid_, sig);
+    return wait(timeout_ms);
 }
 
 } // namespace freezeprobe::testing

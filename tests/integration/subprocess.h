@@ -2,6 +2,8 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -29,6 +31,15 @@ class RunningProcess {
     pid_t pid() const { return pid_; }
     // Reads stderr until a line containing needle arrives; false on EOF or timeout.
     bool wait_for_stderr(const std::string &needle, int timeout_ms);
+    // stderr read so far (by wait_for_stderr).
+    const std::string &err() const { return err_; }
+    // Reads stdout until a whole line has arrived; returns it (without the newline), or nullopt
+    // on EOF or timeout.
+    std::optional<std::string> read_stdout_line(int timeout_ms);
+    // Closes our end of the child's stdout, as `| head -1` does after its line.
+    void close_stdout();
+    // Waits for the child to exit by itself and collects the rest of its stderr.
+    ProcessResult wait(int timeout_ms);
     // Sends sig and collects the rest of the output and the exit code.
     ProcessResult stop(int sig, int timeout_ms = 10'000);
 
@@ -42,5 +53,9 @@ class RunningProcess {
 // The freezeprobe binary the tests run: $FREEZEPROBE_BINARY if set (the VM runner's guest has it
 // elsewhere), else the one this build made.
 std::string freezeprobe_binary();
+
+// The JSON lines a child printed (--events json), one object per line; throws on a line that is
+// not valid JSON.
+std::vector<nlohmann::json> json_lines(const std::string &text);
 
 } // namespace freezeprobe::testing

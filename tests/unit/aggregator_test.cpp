@@ -2,9 +2,12 @@
 // node-wide counts built from synthetic event sequences.
 #include "aggregator.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <set>
 #include <string>
 
 namespace freezeprobe {
@@ -260,6 +263,81 @@ TEST(Aggregator, CgroupsAreKeyedByHierarchyAndKeepTheirPath) {
     // ... and the node-wide series count it under that container too.
     EXPECT_EQ(a.episodes_total(), (std::map<Aggregator::EpisodeLabels, std::uint64_t>{
                                       {{"removed", "v1", container_id, pod_uid}, 1}}));
+}
+
+// Short-lived cgroups beyond max_cgroups: the least recently active clean ones are dropped and
+// counted, a cgroup with a failure or stall is kept, the node-wide series keep everything.
+TEST(Aggregator, KeepsAtMostMaxCgroups) {
+    Aggregator a(true, 3);
+    auto at = [](Event e, std::uint64_t t) {
+        e.time_ns = t;
+        return e;
+    };
+    a.add(at(freeze(v2_plain(1), EINVAL, 10), 1)); // a failure: kept
+    for (std::uint64_t id = 2; id <= 1000; ++id)
+        a.add(at(procs(v2_plain(id), ControlFile::cgroup_procs, 0, 10), id));
+    a.add(at(stall(v2_plain(5000)), 5000)); // a stall: kept
+    a.add(at(procs(v2_plain(6000), ControlFile::cgroup_procs, 0, 10), 6000));
+    ASSERT_EQ(a.cgroups().size(), 3u);
+    std::set<std::uint64_t> kept;
+    for (auto &[key, s] : a.cgroups())
+        kept.insert(s.cgroup.id);
+    EXPECT_EQ(kept, (std::set<std::uint64_t>{1, 5000, 6000}));
+    EXPECT_EQ(a.cgroups_dropped(), 999u);
+    EXPECT_EQ(a.writes_total().at({"cgroup.procs", ""}), 1000u);
+    EXPECT_EQ(a.write_errors(), 1u);
+    EXPECT_EQ(a.stalls(), 1u);
+}
+
+// Without a report, JUnit or live table nothing is kept per cgroup; the metrics and the --fail-on
+// counters are the same.
+TEST(Aggregator, NodeWideOnly) {
+    Aggregator full, node_wide(false);
+    for (std::uint64_t id = 1; id <= 100; ++id)
+        for (auto *a : {&full, &node_wide}) {
+            a->add(freeze(v1_container(id), id % 10 ? 0 : EBUSY, 1000 * id));
+            a->add(episode(v1_container(id),
+                           id % 3 ? EpisodeOutcome::frozen : EpisodeOutcome::aborted, id));
+            a->add(procs(v2_plain(id), ControlFile::tasks, 0, 10));
+        }
+    EXPECT_TRUE(node_wide.cgroups().empty());
+    EXPECT_EQ(full.cgroups().size(), 200u);
+    EXPECT_EQ(node_wide.cgroups_dropped(), 0u);
+    EXPECT_EQ(node_wide.episodes_total(), full.episodes_total());
+    EXPECT_EQ(node_wide.writes_total(), full.writes_total());
+    EXPECT_EQ(node_wide.freeze_duration_ns().count, full.freeze_duration_ns().count);
+    EXPECT_EQ(node_wide.aborted(), full.aborted());
+    EXPECT_EQ(node_wide.write_errors(), full.write_errors());
+}
+
+// With container churn the per-container episode series stay within max_containers: the series
+// of the container whose episodes changed least recently go first; series outside containers
+// (container_id "") are never dropped.
+TEST(Aggregator, KeepsTheEpisodeSeriesOfAtMostMaxContainers) {
+    Aggregator a(false);
+    const std::size_t n = Aggregator::max_containers + 500;
+    auto container = [](std::size_t i) {
+        auto id = fmt::format("{:064x}", i);
+        return CgroupRef{2, "", "/docker-" + id + ".scope", i, Container{id, "docker", {}, {}}};
+    };
+    for (std::size_t i = 1; i < n; ++i) {
+        if (i % 100 == 1) // a long-lived container, frozen now and then: never the oldest
+            a.add(episode(container(0), EpisodeOutcome::frozen, 1));
+        a.add(episode(container(i), EpisodeOutcome::frozen, 1));
+        a.add(episode(container(i), EpisodeOutcome::thawed, 1));
+        a.add(episode(v2_plain(), EpisodeOutcome::frozen, 1));
+    }
+    std::set<std::string> containers;
+    for (auto &[labels, count] : a.episodes_total())
+        containers.insert(std::get<2>(labels));
+    EXPECT_EQ(containers.size(), Aggregator::max_containers + 1); // and ""
+    EXPECT_TRUE(containers.contains(""));
+    EXPECT_TRUE(containers.contains(container(0).container->id));
+    EXPECT_TRUE(containers.contains(container(n - 1).container->id));
+    EXPECT_FALSE(containers.contains(container(1).container->id));
+    EXPECT_EQ(a.containers_dropped(), n - Aggregator::max_containers);
+    EXPECT_EQ(a.episodes_total().at({"frozen", "v2", "", ""}), n - 1);
+    EXPECT_EQ(a.episodes_total().at({"frozen", "v2", container(0).container->id, ""}), 15u);
 }
 
 } // namespace

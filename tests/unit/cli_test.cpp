@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -134,7 +135,22 @@ TEST(Cli, UsageErrorsExit2) {
         EXPECT_EQ(parsed.exit_code, exit_usage) << joined;
         EXPECT_NE(parsed.output.find("freezeprobe:"), std::string::npos) << parsed.output;
         EXPECT_NE(parsed.output.find("--help"), std::string::npos) << parsed.output;
+        EXPECT_EQ(std::count(parsed.output.begin(), parsed.output.end(), '\n'), 1)
+            << "one line: " << parsed.output;
     }
+}
+
+TEST(Cli, RingBufferSizeIsAHiddenOption) {
+    EXPECT_FALSE(options_of({}).ring_buffer_kib);
+    EXPECT_EQ(options_of({"--ring-buffer-kib", "4"}).ring_buffer_kib, 4u);
+    EXPECT_EQ(options_of({"watch", "--ring-buffer-kib=1024"}).ring_buffer_kib, 1024u);
+    for (const char *bad : {"0", "3", "6", "1000", "2097152", "-4", "4k", ""}) {
+        auto parsed = parse({"--ring-buffer-kib", bad});
+        EXPECT_EQ(parsed.exit_code, exit_usage) << bad;
+        EXPECT_NE(parsed.output.find("power of two"), std::string::npos) << parsed.output;
+    }
+    auto help = parse({"--help"}).output;
+    EXPECT_EQ(help.find("ring-buffer"), std::string::npos) << help;
 }
 
 TEST(Cli, DurationMessageIsPlain) {

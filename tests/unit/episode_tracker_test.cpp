@@ -214,5 +214,47 @@ TEST(EpisodeTracker, StateFileContents) {
     EXPECT_EQ(reads_as_frozen(""), std::nullopt);
 }
 
+// Thousands of short-lived cgroups, each frozen, thawed and removed as runtimes do (v2 with its
+// notifications, v1 with a state read, and v2 descendants that are only notified): once removed,
+// nothing of them is left in the tracker.
+TEST(EpisodeTracker, ShortLivedCgroupsLeaveNothingBehind) {
+    EpisodeTracker t;
+    std::uint64_t now = 1'000 * ms;
+    std::size_t frozen = 0, thawed = 0, removed = 0;
+    auto count = [&](const std::vector<EpisodeReport> &v) {
+        for (auto &r : v) {
+            frozen += r.outcome == EpisodeOutcome::frozen;
+            thawed += r.outcome == EpisodeOutcome::thawed;
+            removed += r.outcome == EpisodeOutcome::removed;
+        }
+    };
+    for (std::uint64_t i = 0; i < 10'000; ++i) {
+        CgroupKey v2{7, 100'000 + i}, child{7, 500'000 + i}, v1{9, 900'000 + i};
+        count(t.on_notify_frozen(v2, now, true)); // inside the write, before it is reported
+        count(t.on_notify_frozen(child, now, true));
+        count(t.on_freeze_request(v2, ref(), now, runc, true));
+        count(t.on_freeze_request(v1, ref(), now, runc, true));
+        count(t.on_state_read(v1, now + us, "FROZEN\n", false));
+        count(t.on_freeze_request(v2, ref(), now + ms, runc, false));
+        count(t.on_notify_frozen(v2, now + ms, false));
+        count(t.on_freeze_request(v1, ref(), now + ms, runc, false));
+        // One in ten is removed while its freeze is still pending.
+        CgroupKey pending{11, 2'000'000 + i};
+        if (i % 10 == 0)
+            count(t.on_freeze_request(pending, ref(), now, runc, true));
+        count(t.tick(now + 2 * ms));
+        count(t.on_removed(child, now + 3 * ms));
+        count(t.on_removed(v2, now + 3 * ms));
+        count(t.on_removed(v1, now + 3 * ms));
+        count(t.on_removed(pending, now + 3 * ms));
+        now += 5 * ms;
+    }
+    EXPECT_EQ(frozen, 20'000u);
+    EXPECT_EQ(thawed, 20'000u);
+    EXPECT_EQ(removed, 1'000u);
+    EXPECT_EQ(t.remembered_cgroups(), 0u);
+    EXPECT_TRUE(t.finish(now).empty());
+}
+
 } // namespace
 } // namespace freezeprobe

@@ -52,6 +52,14 @@ TEST(MissingCapabilities, SysAdminAloneSuffices) {
     EXPECT_EQ(missing_capabilities("0000000000200000"), std::nullopt);
 }
 
+TEST(MissingCapabilities, RootWithDroppedCapabilitiesIsNotToldToRunAsRoot) {
+    auto missing = missing_capabilities("000000c000000000", true);
+    ASSERT_TRUE(missing);
+    EXPECT_TRUE(contains(*missing, "CAP_SYS_ADMIN")) << *missing;
+    EXPECT_TRUE(contains(*missing, "restricted capability set")) << *missing;
+    EXPECT_FALSE(contains(*missing, "run as root")) << *missing;
+}
+
 TEST(MissingCapabilities, GarbageGivesAMessage) {
     for (const char *garbage : {"", "zzzz", "not hex", "1ffffffffffffffffffff"}) {
         auto missing = missing_capabilities(garbage);

@@ -33,6 +33,23 @@ TEST(WrittenValue, Trims) {
         EXPECT_EQ(written_value(row.raw), row.want) << "raw " << testing::PrintToString(row.raw);
 }
 
+// strstrip() uses the kernel's isspace(), which also counts 0xa0 (Latin-1 no-break space): the
+// kernel takes "1\xa0" as a freeze of a v2 cgroup and "FROZEN\xa0" as a v1 freeze (checked on
+// this machine's kernel; found by the written-value fuzzer). \v and \f are spaces too.
+TEST(WrittenValue, KernelSpacesIncludeNoBreakSpace) {
+    EXPECT_EQ(written_value("\xa0"
+                            "FROZEN\xa0"),
+              "FROZEN");
+    EXPECT_EQ(freeze_request(true, "FROZEN\xa0"), true);
+    EXPECT_EQ(freeze_request(false, "1\xa0"), true);
+    EXPECT_EQ(written_pid("\v\f"
+                          "42\xa0\n"),
+              42);
+    EXPECT_EQ(written_value("caf\xc3\xa9"), "caf\xc3\xa9") << "0xa0 inside UTF-8 is not trimmed";
+    EXPECT_EQ(written_value("\xc2\xa0"), "\xc2")
+        << "but a trailing 0xa0 byte is, as the kernel does";
+}
+
 // The kernel reads the buffer as a C string: nothing after the first NUL reaches it. A writer
 // reusing a fixed-size buffer sends stale bytes after the NUL.
 TEST(WrittenValue, StopsAtFirstNul) {
