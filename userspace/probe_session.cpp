@@ -13,7 +13,8 @@ namespace {
 std::optional<FreezeState> read_freeze_state(const Hierarchy &h, const std::string &path) {
     auto dir = h.mount_point + (path == "/" ? "" : path);
     if (h.version == 1) {
-        auto state = trim(read_control_file(dir + "/freezer.state"));
+        auto text = read_control_file(dir + "/freezer.state"); // trim() views into it
+        auto state = trim(text);
         if (state == "FROZEN")
             return FreezeState::frozen;
         if (state == "FREEZING")
@@ -21,7 +22,8 @@ std::optional<FreezeState> read_freeze_state(const Hierarchy &h, const std::stri
         return state == "THAWED" ? std::optional(FreezeState::thawed) : std::nullopt;
     }
     auto frozen = reads_as_frozen(read_control_file(dir + "/cgroup.events"));
-    auto requested = trim(read_control_file(dir + "/cgroup.freeze"));
+    auto freeze_text = read_control_file(dir + "/cgroup.freeze");
+    auto requested = trim(freeze_text);
     if (!frozen || requested.empty())
         return std::nullopt;
     if (*frozen)
