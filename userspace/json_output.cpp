@@ -1,107 +1,132 @@
 #include "json_output.h"
 
-#include "json_fields.h"
+#include "json_writer.h"
 #include "time_format.h"
 #include "written_value.h"
-
-#include <nlohmann/json.hpp>
 
 namespace freezeprobe {
 namespace {
 
-// Keys stay in the order the contract lists them.
-using json = nlohmann::ordered_json;
-
-template <typename T> json optional_json(const std::optional<T> &value) {
-    return value ? json(*value) : json(nullptr);
+// Keys stay in the order the contract lists them; a container looks as json_fields.h's
+// container_json() writes it in the reports (a unit test holds the two together).
+void write_container(JsonWriter &w, const std::optional<Container> &c) {
+    if (!c) {
+        w.null();
+        return;
+    }
+    w.begin_object();
+    w.key("id").value(c->id);
+    w.key("runtime").value(c->runtime);
+    w.key("pod_uid").value(c->pod_uid);
+    w.key("qos").value(c->qos);
+    w.end_object();
 }
 
-json task_json(const Task &t) {
-    return json{{"pid", t.pid}, {"tid", t.tid}, {"comm", t.comm}};
+void write_task(JsonWriter &w, const Task &t) {
+    w.begin_object();
+    w.key("pid").value(t.pid).key("tid").value(t.tid).key("comm").value(t.comm);
+    w.end_object();
 }
 
-json blocker_json(const Blocker &b) {
-    return json{{"pid", b.pid},
-                {"tid", b.tid},
-                {"comm", b.comm},
-                {"state", b.state},
-                {"wchan", b.wchan},
-                {"stack", b.stack},
-                {"cgroup", nullable_json(b.cgroup)},
-                {"container", container_json(b.container)}};
+void write_blockers(JsonWriter &w, const std::vector<Blocker> &blockers) {
+    w.begin_array();
+    for (auto &b : blockers) {
+        w.begin_object();
+        w.key("pid").value(b.pid).key("tid").value(b.tid).key("comm").value(b.comm);
+        w.key("state").value(b.state).key("wchan").value(b.wchan);
+        w.key("stack").begin_array();
+        for (auto &frame : b.stack)
+            w.value(frame);
+        w.end_array();
+        w.key("cgroup").value(b.cgroup);
+        w.key("container");
+        write_container(w, b.container);
+        w.end_object();
+    }
+    w.end_array();
 }
 
-json blockers_json(const std::vector<Blocker> &blockers) {
-    json list = json::array();
-    for (auto &b : blockers)
-        list.push_back(blocker_json(b));
-    return list;
+void write_counts(JsonWriter &w, const EpisodeCounts &c) {
+    w.key("writes").value(c.writes).key("reads").value(c.reads);
+    w.key("joins").value(c.joins).key("thaws").value(c.thaws);
 }
 
-void add_counts(json &j, const EpisodeCounts &c) {
-    j["writes"] = c.writes;
-    j["reads"] = c.reads;
-    j["joins"] = c.joins;
-    j["thaws"] = c.thaws;
+void write_error(JsonWriter &w, int err) {
+    w.key("errno").value(err).key("error");
+    if (!err)
+        w.null();
+    else if (auto name = errno_name(err))
+        w.value(*name);
+    else
+        w.value("E" + std::to_string(err));
 }
 
-void add_error(json &j, int err) {
-    j["errno"] = err;
-    j["error"] = err ? json(errno_name(err).value_or("E" + std::to_string(err))) : json(nullptr);
+// What a write event carries after its value and target: errno, latency, lock wait, writer.
+template <typename Write> void write_outcome(JsonWriter &w, const Write &write) {
+    write_error(w, write.err);
+    w.key("latency_ns").value(write.latency_ns);
+    w.key("lock_wait_ns").value(write.lock_wait_ns);
+    w.key("writer");
+    write_task(w, write.writer);
+}
+
+// What a stall and an episode share after their duration: counts, writer, blockers, diagnosis.
+template <typename Report> void write_findings(JsonWriter &w, const Report &r) {
+    write_counts(w, r.counts);
+    w.key("writer");
+    write_task(w, r.writer);
+    w.key("blockers");
+    write_blockers(w, r.blockers);
+    w.key("diagnosis").value(r.diagnosis);
 }
 
 } // namespace
 
-std::string to_json_line(const Event &event) {
-    json j;
-    j["type"] = type_name(event);
-    j["time"] = rfc3339_utc(event.time_ns);
+void append_json_line(std::string &out, const Event &event) {
+    JsonWriter w(out);
+    w.begin_object();
+    w.key("type").value(type_name(event));
+    w.key("time").value(rfc3339_utc(event.time_ns));
     if (event.cgroup) {
-        j["hierarchy"] = event.cgroup->version == 1 ? "v1" : "v2";
-        j["cgroup"] = nullable_json(event.cgroup->path);
-        j["cgroup_id"] = event.cgroup->id;
-        j["container"] = container_json(event.cgroup->container);
+        auto &cg = *event.cgroup;
+        w.key("hierarchy").value(cg.version == 1 ? "v1" : "v2");
+        w.key("cgroup").value(cg.path);
+        w.key("cgroup_id").value(cg.id);
+        w.key("container");
+        write_container(w, cg.container);
         // Beyond the contract: which v1 hierarchy (a runtime writes cgroup.procs in each).
-        if (!event.cgroup->controllers.empty())
-            j["controllers"] = event.cgroup->controllers;
+        if (!cg.controllers.empty())
+            w.key("controllers").value(cg.controllers);
     } else {
-        j["hierarchy"] = nullptr;
-        j["cgroup"] = nullptr;
-        j["cgroup_id"] = nullptr;
-        j["container"] = nullptr;
+        w.key("hierarchy").null().key("cgroup").null().key("cgroup_id").null();
+        w.key("container").null();
     }
     if (auto *f = std::get_if<FreezeWrite>(&event.body)) {
-        j["value"] = f->value;
-        add_error(j, f->err);
-        j["latency_ns"] = f->latency_ns;
-        j["lock_wait_ns"] = optional_json(f->lock_wait_ns);
-        j["writer"] = task_json(f->writer);
+        w.key("value").value(f->value);
+        write_outcome(w, *f);
     } else if (auto *p = std::get_if<ProcsWrite>(&event.body)) {
-        j["file"] = file_name(p->file);
-        j["value"] = p->value;
-        j["target_pid"] = optional_json(p->target_pid);
-        add_error(j, p->err);
-        j["latency_ns"] = p->latency_ns;
-        j["lock_wait_ns"] = optional_json(p->lock_wait_ns);
-        j["writer"] = task_json(p->writer);
-        j["during_freeze"] = p->during_freeze;
+        w.key("file").value(file_name(p->file));
+        w.key("value").value(p->value);
+        w.key("target_pid").value(p->target_pid);
+        write_outcome(w, *p);
+        w.key("during_freeze").value(p->during_freeze);
     } else if (auto *l = std::get_if<Lost>(&event.body)) {
-        j["count"] = l->count;
+        w.key("count").value(l->count);
     } else if (auto *st = std::get_if<FreezeStall>(&event.body)) {
-        j["elapsed_ns"] = st->elapsed_ns;
-        add_counts(j, st->counts);
-        j["writer"] = task_json(st->writer);
-        j["blockers"] = blockers_json(st->blockers);
-        j["diagnosis"] = st->diagnosis;
+        w.key("elapsed_ns").value(st->elapsed_ns);
+        write_findings(w, *st);
     } else if (auto *ep = std::get_if<FreezeEpisode>(&event.body)) {
-        j["outcome"] = outcome_name(ep->outcome);
-        j["duration_ns"] = ep->duration_ns;
-        add_counts(j, ep->counts);
-        j["writer"] = task_json(ep->writer);
-        j["blockers"] = blockers_json(ep->blockers);
-        j["diagnosis"] = ep->diagnosis;
+        w.key("outcome").value(outcome_name(ep->outcome));
+        w.key("duration_ns").value(ep->duration_ns);
+        write_findings(w, *ep);
     }
-    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+    w.end_object();
+}
+
+std::string to_json_line(const Event &event) {
+    std::string line;
+    append_json_line(line, event);
+    return line;
 }
 
 } // namespace freezeprobe

@@ -9,6 +9,8 @@
 
 namespace freezeprobe {
 
+// Appends the line (without its newline) to out, which the caller reuses between events.
+void append_json_line(std::string &out, const Event &event);
 std::string to_json_line(const Event &event);
 
 } // namespace freezeprobe

@@ -2,6 +2,7 @@
 
 #include "summary_report.h"
 #include "time_format.h"
+#include "utf8.h"
 
 #include <fmt/format.h>
 
@@ -11,44 +12,6 @@ namespace freezeprobe {
 namespace {
 
 constexpr std::size_t max_message_chars = 200;
-const char replacement[] = "\xef\xbf\xbd"; // U+FFFD
-
-// Length of the valid UTF-8 sequence at s[i] and its code point; 0 if invalid (RFC 3629:
-// no overlong forms, no surrogates, nothing above U+10FFFF).
-std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t &cp) {
-    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char b0 = byte(i);
-    if (b0 < 0x80) {
-        cp = b0;
-        return 1;
-    }
-    std::size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; // allowed range of the second byte
-    if (b0 >= 0xc2 && b0 <= 0xdf) {
-        len = 2;
-        cp = b0 & 0x1f;
-    } else if (b0 >= 0xe0 && b0 <= 0xef) {
-        len = 3;
-        cp = b0 & 0x0f;
-        lo = b0 == 0xe0 ? 0xa0 : 0x80;
-        hi = b0 == 0xed ? 0x9f : 0xbf;
-    } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-        len = 4;
-        cp = b0 & 0x07;
-        lo = b0 == 0xf0 ? 0x90 : 0x80;
-        hi = b0 == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (i + len > s.size() || byte(i + 1) < lo || byte(i + 1) > hi)
-        return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        if ((byte(i + k) & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (byte(i + k) & 0x3f);
-    }
-    return len;
-}
 
 bool xml_char(char32_t cp) {
     return cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
@@ -60,13 +23,15 @@ std::string xml_chars(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        char32_t cp = 0;
-        auto len = decode_utf8(s, i, cp);
-        if (len && xml_char(cp))
-            out.append(s.substr(i, len));
-        else
-            out += replacement;
-        i += len ? len : 1;
+        auto c = decode_utf8(s, i);
+        if (c.valid && xml_char(c.code_point)) {
+            out.append(s.substr(i, c.length));
+        } else {
+            // One per character XML does not allow, one per byte that is not UTF-8.
+            for (std::size_t k = 0; k < (c.valid ? 1 : c.length); ++k)
+                out += replacement_character;
+        }
+        i += c.length;
     }
     return out;
 }

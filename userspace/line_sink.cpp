@@ -23,7 +23,9 @@ void LineSink::operator()(const Event &event) {
     if (format_ == EventFormat::none || failed_)
         return;
     if (format_ == EventFormat::json) {
-        put(to_json_line(event));
+        json_line_.clear(); // keeps its capacity: no allocation per event
+        append_json_line(json_line_, event);
+        put(json_line_);
         return;
     }
     for (auto &line : folder_.lines(event, to_text_line))

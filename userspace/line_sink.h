@@ -9,6 +9,7 @@
 #include "repeat_folder.h"
 
 #include <cstdio>
+#include <string>
 
 namespace freezeprobe {
 
@@ -34,6 +35,7 @@ class LineSink {
     RepeatFolder folder_;
     LiveView *live_ = nullptr;
     std::FILE *out_;
+    std::string json_line_;
     bool failed_ = false;
     int error_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "prometheus_metrics.h"
 
+#include "utf8.h"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <iterator>
@@ -11,33 +13,6 @@ namespace {
 // The exported bucket bounds, as log2 bucket indexes (see the header).
 constexpr std::size_t first_bucket = 10; // le = 1023 ns
 constexpr std::size_t last_bucket = 40;  // le = 2^40 - 1 ns, about 1100 s
-
-// The length of the valid UTF-8 sequence at the start of s, or 0 if it is not one (overlong
-// forms, surrogates and code points above U+10FFFF are not valid).
-std::size_t utf8_sequence_length(std::string_view s) {
-    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-    auto continuation = [&](std::size_t i) { return i < s.size() && (byte(i) & 0xc0) == 0x80; };
-    unsigned char b = byte(0);
-    if (b < 0x80)
-        return 1;
-    if (b >= 0xc2 && b <= 0xdf)
-        return continuation(1) ? 2 : 0;
-    if (b >= 0xe0 && b <= 0xef) {
-        if (!continuation(1) || !continuation(2))
-            return 0;
-        if ((b == 0xe0 && byte(1) < 0xa0) || (b == 0xed && byte(1) >= 0xa0))
-            return 0; // overlong, surrogate
-        return 3;
-    }
-    if (b >= 0xf0 && b <= 0xf4) {
-        if (!continuation(1) || !continuation(2) || !continuation(3))
-            return 0;
-        if ((b == 0xf0 && byte(1) < 0x90) || (b == 0xf4 && byte(1) >= 0x90))
-            return 0; // overlong, above U+10FFFF
-        return 4;
-    }
-    return 0;
-}
 
 void family(std::string &out, std::string_view name, std::string_view type, std::string_view help) {
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -75,10 +50,12 @@ std::string prometheus_label_value(std::string_view value) {
     std::string out;
     out.reserve(value.size());
     while (!value.empty()) {
-        auto n = utf8_sequence_length(value);
-        if (n == 0) {
-            out += "\xef\xbf\xbd"; // U+FFFD, one per invalid byte
-            value.remove_prefix(1);
+        auto c = decode_utf8(value, 0);
+        auto n = c.length;
+        if (!c.valid) {
+            for (std::size_t k = 0; k < n; ++k)
+                out += replacement_character; // one per invalid byte
+            value.remove_prefix(n);
             continue;
         }
         if (n == 1 && (value[0] == '\\' || value[0] == '"')) {

@@ -3,11 +3,16 @@
 //   prometheus_label_value: valid UTF-8 with no raw quote or newline; it decodes back to the
 //     input when that is valid UTF-8, else to a string keeping every valid part of it;
 //   xml_escape: only XML 1.0 characters and the five entities and character references; it
-//     decodes back to the input when that holds only XML characters, else keeps every valid part.
+//     decodes back to the input when that holds only XML characters, else keeps every valid part;
+//   append_json_string (the JSON lines' hand-written escaper): byte for byte what nlohmann::json
+//     writes for the same string (dump with error_handler_t::replace), and it parses back.
 #include "fuzz_checks.h"
+#include "json_writer.h"
 #include "junit_report.h"
 #include "prometheus_metrics.h"
 #include "text_util.h"
+
+#include <nlohmann/json.hpp>
 
 #include <string>
 
@@ -140,5 +145,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     auto xml_text = xml_decode(xml_escape(in));
     FUZZ_CHECK(only_xml_chars(in) ? xml_text == in
                                   : valid_parts(xml_text, xml_char) == valid_parts(in, xml_char));
+
+    std::string json_text;
+    append_json_string(json_text, in);
+    using json = nlohmann::json;
+    FUZZ_CHECK(json_text ==
+               json(std::string(in)).dump(-1, ' ', false, json::error_handler_t::replace));
+    FUZZ_CHECK(!valid_utf8(in) || json::parse(json_text).get<std::string>() == in);
     return 0;
 }

@@ -171,7 +171,14 @@ void check_reports(const std::vector<Event> &events, FuzzedDataProvider &p) {
     Aggregator a;
     for (auto &e : events)
         a.add(e);
-    RunInfo run{"freezeprobe 0.1.0", "tracepoint", p.ConsumeRandomLengthString(64), 1, 2, {}, {}};
+    RunInfo run;
+    run.version = "freezeprobe 0.1.0";
+    run.attach_mode = "tracepoint";
+    run.kernel = p.ConsumeRandomLengthString(64);
+    run.started_ns = 1;
+    run.ended_ns = 2;
+    if (p.ConsumeBool()) // a refusal's reason quotes the kernel's and libbpf's words
+        run.attach_refused.emplace_back("fentry", p.ConsumeRandomLengthString(64));
     for (int n = p.ConsumeIntegralInRange<int>(0, 3); n > 0; --n)
         run.command.push_back(p.ConsumeRandomLengthString(64));
     if (p.ConsumeBool())

@@ -2,6 +2,7 @@
 // the contract type, and stays one line whatever bytes the kernel or the cgroup tree handed us.
 #include "json_output.h"
 
+#include "json_fields.h"
 #include "sample_events.h"
 
 #include <gtest/gtest.h>
@@ -298,6 +299,23 @@ TEST(JsonOutput, EmptyStrings) {
     EXPECT_EQ(j["cgroup"], "");
     EXPECT_EQ(j["value"], "");
     EXPECT_EQ(j["writer"]["comm"], "");
+}
+
+// The JSON lines write containers by hand; the reports with json_fields.h. Same text.
+TEST(JsonOutput, ContainerIsWrittenAsTheReportsWriteIt) {
+    for (auto container : {Container{container_id, "containerd",
+                                     "1f8d2a4c-0000-4000-8000-00000000a1b2", "burstable"},
+                           Container{container_id, std::nullopt, std::nullopt, std::nullopt},
+                           Container{"\"\xff\n", "crio", std::nullopt, "besteffort"}}) {
+        auto cgroup = kube_cgroup();
+        cgroup.container = container;
+        auto line = to_json_line(freeze_event(cgroup, frozen_write()));
+        auto report_text =
+            container_json(container).dump(-1, ' ', false, json::error_handler_t::replace);
+        EXPECT_NE(line.find("\"container\":" + report_text + ","), std::string::npos)
+            << line << "\n"
+            << report_text;
+    }
 }
 
 } // namespace
