@@ -23,20 +23,16 @@
 #error "unsupported architecture"
 #endif
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+/* A read(2) or write(2) on entry: remembered if its file is a watched cgroup file. */
+static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool reading)
 {
 	struct pending_io io = {};
 	struct super_block *sb;
 	struct inode *inode;
 	struct file *file;
 	const void *fops;
-	bool reading;
 	int version;
 
-	/* Runs on every syscall of the node: reject cheaply, in this order. */
-	if (id != NR_write && id != NR_read)
-		return 0;
 	file = current_fd_file((unsigned int)PT_REGS_PARM1(regs));
 	if (!file)
 		return 0;
@@ -51,7 +47,6 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	kernfs_file_fops = fops;
 
 	/* A zero-byte write changes nothing; the loader's calibration write is one. */
-	reading = id == NR_read;
 	io.count = PT_REGS_PARM3(regs);
 	if (!io.count || !watched_cgroup_file(inode, sb, version, reading, &io.cg))
 		return 0;
@@ -65,6 +60,18 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	io.start_ns = bpf_ktime_get_ns();
 	remember_io(current_tid(), &io);
 	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	/*
+	 * Runs on every syscall of the node: the id first, before anything else (the zeroing of
+	 * the pending record stays behind this test, in the function above).
+	 */
+	if (id != NR_write && id != NR_read)
+		return 0;
+	return remember_cgroup_file_io(regs, id == NR_read);
 }
 
 SEC("tp_btf/sys_exit")

@@ -126,8 +126,8 @@ done
 
 # Burst: 2 writers as fast as they go. Counted twice: from the JSON lines on stdout, and from
 # the summary report (--events none: what a CI job or node keeps), each against the writes made.
-burst() { # json|report -> "writes events lost"
-  local out=$TMP/burst.$1
+burst() { # json|report [RATE] -> "writes events lost"; RATE: writes/s of both writers together
+  local out=$TMP/burst.$1 rate=(${2:+$(($2 / 2))})
   if [[ $1 == json ]]; then
     "$FP" --events json --cgroup "/freezeprobe-bench-$$" 2>"$out.err" \
       > >(grep -c '"type":"procs_write"' >"$out.events") &
@@ -136,8 +136,8 @@ burst() { # json|report -> "writes events lost"
   fi
   FPPID=$!; PIDS+=("$FPPID")
   until grep -q "freezeprobe: attached" "$out.err"; do sleep 0.05; done
-  "$TMP/cg_loop" burst "$V2/a" "$V2/b" "$BURST_S" >"$out.w1" & W1=$!
-  "$TMP/cg_loop" burst "$V2/a" "$V2/b" "$BURST_S" >"$out.w2" & W2=$!
+  "$TMP/cg_loop" burst "$V2/a" "$V2/b" "$BURST_S" "${rate[@]}" >"$out.w1" & W1=$!
+  "$TMP/cg_loop" burst "$V2/a" "$V2/b" "$BURST_S" "${rate[@]}" >"$out.w2" & W2=$!
   PIDS+=("$W1" "$W2"); wait "$W1" "$W2"
   kill -TERM "$FPPID"; wait "$FPPID" || true
   if [[ $1 == json ]]; then
@@ -150,11 +150,21 @@ print(sum(c["files"].get("cgroup.procs",{}).get("count",0) for c in r["container
   echo "$(($(cat "$out.w1") + $(cat "$out.w2"))) $(cat "$out.events")" \
     "$(sed -n 's/.*detached; [0-9]* events, \([0-9]*\) lost.*/\1/p' "$out.err")"
 }
-burst_line() { # json|report
-  local writes events lost eq=no
+burst_line() { # json|report: unpaced, then (full runs) the highest paced rate with 0 lost
+  local writes events lost eq=no ok=0 bad rate
   read -r writes events lost < <(burst "$1")
-  [[ $events == "$writes" ]] && eq=yes
-  echo "writes made $writes ($((writes / BURST_S))/s), procs_write events $events, lost ${lost:-?}; events == writes: $eq"
+  [[ $events == "$writes" && $lost == 0 ]] && eq=yes
+  echo -n "writes made $writes ($((writes / BURST_S))/s), procs_write events $events, lost ${lost:-?}; events == writes: $eq"
+  ((QUICK)) || [[ $eq == yes ]] && { echo; return; }
+  # Bisect the writers' pace between 0 (nothing lost) and the unpaced rate (lost), 4 steps.
+  bad=$((writes / BURST_S))
+  for _ in 1 2 3 4; do
+    rate=$(((ok + bad) / 2))
+    echo "bench: burst $1 paced at $rate writes/s" >&2
+    read -r writes events lost < <(burst "$1" "$rate")
+    if [[ $events == "$writes" && $lost == 0 ]]; then ok=$rate; else bad=$rate; fi
+  done
+  echo "; paced: 0 lost and events == writes at $ok writes/s, loss at $bad writes/s"
 }
 echo "bench: burst ${BURST_S}s, 2 writers, JSON lines" >&2
 burst_json=$(burst_line json)

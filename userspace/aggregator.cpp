@@ -66,19 +66,34 @@ void Aggregator::count_episode(const EpisodeLabels &labels) {
     ++containers_dropped_;
 }
 
+namespace {
+
+// Updates the cgroup a CgroupStats describes, copying only when something changed (this runs
+// for every event). Keeps what we know: a later event of a removed cgroup may have lost its path.
+void remember_cgroup(CgroupRef &kept, const CgroupRef &seen) {
+    bool same =
+        kept.id == seen.id && kept.version == seen.version && kept.controllers == seen.controllers;
+    if (same &&
+        ((!seen.path && kept.path) || (kept.path == seen.path && kept.container == seen.container)))
+        return;
+    kept = seen;
+}
+
+} // namespace
+
 CgroupStats &Aggregator::stats_for(const CgroupRef &cgroup) {
     if (!per_cgroup_) {
-        scratch_ = CgroupStats{};
-        scratch_.cgroup = cgroup;
+        // Nothing is kept per cgroup: one stand-in, of which only the cgroup is read back (for
+        // the episode labels); what else it collects is bounded (a few files, errnos, outcomes,
+        // max_failures failures).
+        remember_cgroup(scratch_.cgroup, cgroup);
         return scratch_;
     }
     Key key{cgroup.version, cgroup.controllers, cgroup.id};
     if (!cgroups_.contains(key) && cgroups_.size() >= max_cgroups_ && max_cgroups_ > 0)
         make_room();
     auto &s = cgroups_[key];
-    // Keep what we know: a later event of a removed cgroup may have lost its path.
-    if (cgroup.path || !s.cgroup.path)
-        s.cgroup = cgroup;
+    remember_cgroup(s.cgroup, cgroup);
     return s;
 }
 

@@ -86,7 +86,8 @@ void append_json_line(std::string &out, const Event &event) {
     JsonWriter w(out);
     w.begin_object();
     w.key("type").value(type_name(event));
-    w.key("time").value(rfc3339_utc(event.time_ns));
+    Rfc3339Text time;
+    w.key("time").value(rfc3339_utc(event.time_ns, time));
     if (event.cgroup) {
         auto &cg = *event.cgroup;
         w.key("hierarchy").value(cg.version == 1 ? "v1" : "v2");

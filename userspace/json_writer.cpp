@@ -2,6 +2,8 @@
 
 #include "utf8.h"
 
+#include <cstring>
+
 namespace freezeprobe {
 
 void append_json_string(std::string &out, std::string_view s) {
@@ -61,10 +63,20 @@ void append_json_string(std::string &out, std::string_view s) {
 }
 
 JsonWriter &JsonWriter::key(std::string_view name) {
-    separate();
-    out_ += '"';
-    out_ += name;
-    out_ += "\":";
+    // One append for the comma, the quoted name and the colon: keys are written for every field
+    // of every event.
+    char text[64];
+    std::size_t n = 0;
+    if (!first_ && !after_key_)
+        text[n++] = ',';
+    name = name.substr(0, sizeof text - 4);
+    text[n++] = '"';
+    std::memcpy(text + n, name.data(), name.size());
+    n += name.size();
+    text[n++] = '"';
+    text[n++] = ':';
+    out_.append(text, n);
+    first_ = false;
     after_key_ = true;
     return *this;
 }

@@ -1,5 +1,6 @@
 #include "time_format.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -30,15 +31,48 @@ std::uint64_t monotonic_now_ns() {
     return static_cast<std::uint64_t>(clock_ns(CLOCK_MONOTONIC));
 }
 
+namespace {
+
+// n as `width` decimal digits, zero-padded.
+char *put_digits(char *at, std::uint64_t n, int width) {
+    for (int i = width - 1; i >= 0; --i, n /= 10)
+        at[i] = static_cast<char>('0' + n % 10);
+    return at + width;
+}
+
+} // namespace
+
+std::string_view rfc3339_utc(std::uint64_t realtime_ns, Rfc3339Text &buffer) {
+    // gmtime_r once per second of event time: events come in bursts within the same second.
+    thread_local time_t cached_second = -1;
+    thread_local char cached_prefix[20]; // "2026-11-27T13:45:01"
+    auto seconds = static_cast<time_t>(realtime_ns / 1'000'000'000);
+    if (seconds != cached_second) {
+        tm utc{};
+        gmtime_r(&seconds, &utc);
+        char *at = put_digits(cached_prefix, static_cast<std::uint64_t>(utc.tm_year + 1900), 4);
+        *at++ = '-';
+        at = put_digits(at, utc.tm_mon + 1, 2);
+        *at++ = '-';
+        at = put_digits(at, utc.tm_mday, 2);
+        *at++ = 'T';
+        at = put_digits(at, utc.tm_hour, 2);
+        *at++ = ':';
+        at = put_digits(at, utc.tm_min, 2);
+        *at++ = ':';
+        put_digits(at, utc.tm_sec, 2);
+        cached_second = seconds;
+    }
+    char *at = std::copy(cached_prefix, cached_prefix + sizeof cached_prefix - 1, buffer.text);
+    *at++ = '.';
+    at = put_digits(at, realtime_ns % 1'000'000'000, 9);
+    *at++ = 'Z';
+    return {buffer.text, static_cast<std::size_t>(at - buffer.text)};
+}
+
 std::string rfc3339_utc(std::uint64_t realtime_ns) {
-    time_t seconds = static_cast<time_t>(realtime_ns / 1'000'000'000);
-    tm utc{};
-    gmtime_r(&seconds, &utc);
-    char text[40];
-    std::snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%09llu", utc.tm_year + 1900,
-                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                  static_cast<unsigned long long>(realtime_ns % 1'000'000'000));
-    return std::string(text) + "Z";
+    Rfc3339Text buffer;
+    return std::string(rfc3339_utc(realtime_ns, buffer));
 }
 
 std::string human_duration(std::uint64_t ns) {

@@ -16,6 +16,7 @@
 #include "time_format.h"
 #include "wrapped_command.h"
 
+#include <cstdio>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -179,6 +180,10 @@ int run_watch(const Options &options) {
         }
     }
     install_stop_handlers();
+    // Events are flushed per batch (LineSink::flush); between flushes a 64 KiB buffer saves
+    // write(2)s in a burst (stdio's default for a pipe or file is 4 KiB).
+    if (!live_table)
+        std::setvbuf(stdout, nullptr, _IOFBF, 64 * 1024);
     LineSink sink(options.events, stdout);
     std::unique_ptr<LiveView> live;
     if (live_table) {

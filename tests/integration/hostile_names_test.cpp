@@ -105,6 +105,10 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
 
     std::set<std::string> paths;
     {
+        // The prefix directories are owned here, made first and removed last: a vector destroys
+        // its elements first to last, so the first cgroup, had it made the prefix, would have
+        // tried to remove it while its siblings were still there (and left it behind).
+        ScratchCgroup top_v1(*v1, prefix), top_v2(*v2, prefix);
         std::vector<std::unique_ptr<ScratchCgroup>> cgroups;
         std::vector<const ScratchCgroup *> raw;
         for (auto *h : {v1, v2})

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstdint>
@@ -22,6 +25,26 @@ TEST(Rfc3339Utc, Values) {
     EXPECT_EQ(rfc3339_utc(1767225599 * s + 5), "2025-12-31T23:59:59.000000005Z");
     EXPECT_EQ(rfc3339_utc(std::numeric_limits<std::uint64_t>::max()),
               "2554-07-21T23:34:33.709551615Z");
+}
+
+// The allocation-free form caches the date of the last second: going back and forth between
+// seconds, and within one, gives the same text as a fresh conversion.
+TEST(Rfc3339Utc, BufferFormAgreesAcrossSeconds) {
+    const std::uint64_t times[] = {
+        1700000000 * s + 1, 1700000000 * s + 999'999'999, 1700000001 * s, 1700000000 * s + 5, 0,
+        951782400 * s + 42, 951782400 * s + 43,           1767225599 * s};
+    for (auto t : times) {
+        Rfc3339Text buffer;
+        EXPECT_EQ(rfc3339_utc(t, buffer), rfc3339_utc(t)) << t;
+        time_t seconds = static_cast<time_t>(t / s);
+        tm utc{};
+        gmtime_r(&seconds, &utc);
+        char want[40];
+        std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ",
+                      utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                      utc.tm_sec, static_cast<unsigned long long>(t % s));
+        EXPECT_EQ(rfc3339_utc(t, buffer), want);
+    }
 }
 
 TEST(HumanDuration, Ranges) {

@@ -2,7 +2,8 @@
 // the number of writes made) on stdout.
 //   cg_loop migrate DIR_A DIR_B N      move a sleeping child between DIR_A and DIR_B N times
 //   cg_loop freeze FILE ON OFF N       write ON then OFF to FILE (freezer.state / cgroup.freeze) N
-//   times cg_loop burst DIR_A DIR_B SECONDS  like migrate, as fast as possible for SECONDS
+//   times cg_loop burst DIR_A DIR_B SECONDS [RATE]  like migrate, as fast as possible for
+//   SECONDS, or at RATE writes per second
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,7 +37,18 @@ static int put(int fd, const char *s, size_t len) {
     return 0;
 }
 
-static int migrate(const char *a, const char *b, long n, double seconds) {
+// Sleeps until the time write number `done` is due at `rate` writes/s from t0 (0: no pacing).
+static void pace(long long t0, long done, double rate) {
+    if (rate <= 0 || done % 16)
+        return;
+    long long due = t0 + (long long)(done / rate * 1e9), wait = due - now_ns();
+    if (wait > 0) {
+        struct timespec ts = {wait / 1000000000LL, wait % 1000000000LL};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int migrate(const char *a, const char *b, long n, double seconds, double rate) {
     int fds[2] = {open_file(a, "cgroup.procs"), open_file(b, "cgroup.procs")};
     if (fds[0] < 0 || fds[1] < 0)
         return 1;
@@ -51,6 +63,7 @@ static int migrate(const char *a, const char *b, long n, double seconds) {
     long done = 0;
     int rc = 0;
     for (; seconds > 0 ? now_ns() < deadline : done < n; done++) {
+        pace(t0, done, rate);
         if (put(fds[done & 1], pid, len) < 0) {
             rc = 1;
             break;
@@ -83,11 +96,11 @@ static int freeze(const char *file, const char *on, const char *off, long n) {
 
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "migrate") == 0)
-        return migrate(argv[2], argv[3], atol(argv[4]), 0);
-    if (argc == 5 && strcmp(argv[1], "burst") == 0)
-        return migrate(argv[2], argv[3], 0, atof(argv[4]));
+        return migrate(argv[2], argv[3], atol(argv[4]), 0, 0);
+    if ((argc == 5 || argc == 6) && strcmp(argv[1], "burst") == 0)
+        return migrate(argv[2], argv[3], 0, atof(argv[4]), argc == 6 ? atof(argv[5]) : 0);
     if (argc == 6 && strcmp(argv[1], "freeze") == 0)
         return freeze(argv[2], argv[3], argv[4], atol(argv[5]));
-    fprintf(stderr, "usage: cg_loop migrate A B N | freeze FILE ON OFF N | burst A B SECONDS\n");
+    fprintf(stderr, "usage: cg_loop migrate A B N | freeze FILE ON OFF N | burst A B SECONDS [RATE]\n");
     return 2;
 }
