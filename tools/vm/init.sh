@@ -2,7 +2,7 @@
 # /init of the VM test runner's initramfs (tools/vm/run.sh builds it): sets up the same hybrid
 # cgroup layout as the CI host, runs the integration suite once per attach mode and prints one
 # VM-RESULT line per mode on the serial console, then powers off. Settings come from
-# /etc/vm-test.conf (MODES, GTEST_FILTER, MODE_TIMEOUT).
+# /etc/vm-test.conf (MODES, GTEST_FILTER, ONCE_TESTS, MODE_TIMEOUT).
 # runc cannot pivot_root out of the initramfs root (the rootfs mount cannot be moved), so first
 # copy everything onto a tmpfs and make that the root; this script then starts again from there.
 if [ ! -e /.on-tmpfs ]; then
@@ -88,9 +88,18 @@ export FREEZEPROBE_EXPECT_AUTO=fentry
 auto=$($FREEZEPROBE_BINARY watch --duration 0.2 --events none 2>&1 |
   sed -n 's/.*attached in .* (mode \([a-z]*\);.*/\1/p')
 echo "VM-AUTO mode=${auto:-none}"
+first_mode=${MODES%% *}
 for mode in $MODES; do
-  echo "VM-MODE-START mode=$mode filter=$GTEST_FILTER"
-  listed=$($TESTS --gtest_filter="$GTEST_FILTER" --gtest_list_tests | grep -c '^  ')
+  # The tests that cover every mode themselves (ONCE_TESTS) run in the first mode only.
+  filter=$GTEST_FILTER
+  if [ "$mode" != "$first_mode" ] && [ -n "$ONCE_TESTS" ]; then
+    case $filter in
+      *-*) filter="$filter:$ONCE_TESTS" ;;
+      *) filter="$filter-$ONCE_TESTS" ;;
+    esac
+  fi
+  echo "VM-MODE-START mode=$mode filter=$filter"
+  listed=$($TESTS --gtest_filter="$filter" --gtest_list_tests | grep -c '^  ')
   # First the binary alone in this mode: a mode it cannot attach in fails here, in seconds.
   if ! attach=$($FREEZEPROBE_BINARY watch --attach "$mode" --duration 0.2 --events none 2>&1)
   then
@@ -102,7 +111,7 @@ for mode in $MODES; do
   start=$(cut -d' ' -f1 /proc/uptime)
   # The suite's own output goes to the console as it runs, and to a file to be counted.
   { FREEZEPROBE_TEST_ATTACH=$mode timeout -s KILL "$MODE_TIMEOUT" \
-      $TESTS --gtest_filter="$GTEST_FILTER" 2>&1
+      $TESTS --gtest_filter="$filter" 2>&1
     echo $? >"$out.exit"; } | tee "$out"
   seconds=$(echo "$start $(cut -d' ' -f1 /proc/uptime)" | awk '{printf "%.0f", $2 - $1}')
   status=$(cat "$out.exit")

@@ -35,7 +35,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
-# Tests that do not run in the guest, each with the reason. Everything else runs, in every mode.
+# Tests that do not run in the guest, each with the reason. Everything else runs, in every mode
+# (but the ONCE tests below).
 EXCLUDED=(
   # Tests of the /metrics HTTP server against a real Prometheus server: no probe and no kernel
   # feature involved, so the same in every mode (ctest runs it on the host), and Debian's
@@ -52,6 +53,13 @@ EXCLUDED=(
   # Reads the binary's symbol table with nm: a property of the build, not of the kernel, and the
   # guest gets a stripped copy.
   'Security.BinaryLinksNoShellLauncher'
+)
+
+# Tests that try every attach mode themselves (AttachModeTest loads and compares all of them, doctor
+# tries each): they run in the first mode only, since FREEZEPROBE_TEST_ATTACH does not change them.
+ONCE=(
+  'AttachModeTest.*'
+  'CommandLine.DoctorFindsAWorkingMode'
 )
 
 BUILD=$ROOT/build
@@ -178,6 +186,7 @@ fi
   echo "BENCH_WRITES='$BENCH_WRITES'"
   echo "MODES='${MODE_LIST[*]}'"
   echo "GTEST_FILTER='$FILTER'"
+  echo "ONCE_TESTS='$(IFS=:; echo "${ONCE[*]}")'"
   echo "MODE_TIMEOUT=$MODE_TIMEOUT"
 } >"$STAGE/etc/vm-test.conf"
 (cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
