@@ -16,8 +16,13 @@ void row(const char *what, const std::string &text) {
     fmt::print("{:<13}{}\n", what, text);
 }
 
-void cgroup_layout() {
+// Prints the cgroup hierarchies; false when none is mounted (nothing to watch).
+bool cgroup_layout() {
     auto hierarchies = discover_hierarchies();
+    if (hierarchies.empty()) {
+        row("cgroups:", "no cgroup hierarchy is mounted (v1 or v2): there is nothing to watch");
+        return false;
+    }
     const Hierarchy *freezer = find_v1_controller(hierarchies, "freezer");
     const Hierarchy *v2 = find_v2(hierarchies);
     row("cgroup v1:", freezer ? "freezer hierarchy " + std::to_string(freezer->hierarchy_id) +
@@ -32,7 +37,9 @@ void cgroup_layout() {
     if (!others.empty())
         row("", "other v1 hierarchies (cgroup.procs writes seen there too): " + others);
     if (!freezer && !v2)
-        row("", "neither a v1 freezer nor cgroup v2 is mounted: there is nothing to watch");
+        row("", "neither a v1 freezer nor cgroup v2 is mounted: no freeze can be watched, only "
+                "cgroup.procs writes in the hierarchies above");
+    return true;
 }
 
 } // namespace
@@ -45,12 +52,12 @@ int run_doctor(const Options &options) {
     row("privileges:", caps ? "missing " + *caps : std::string("ok"));
     auto btf = missing_btf();
     row("BTF:", btf ? *btf : std::string("ok (") + kernel_btf_path + ")");
-    cgroup_layout();
+    bool cgroups = cgroup_layout();
     for (auto *runtime : {"runc", "crun"}) {
         auto version = program_version(runtime);
         row(fmt::format("{}:", runtime).c_str(), version.empty() ? "not installed" : version);
     }
-    if (caps || btf) {
+    if (caps || btf || !cgroups) {
         row("attach:", "not tried (see above)");
         row("result:", "cannot run");
         return exit_cannot_run;

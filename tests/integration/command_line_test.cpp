@@ -7,6 +7,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -175,6 +177,25 @@ TEST(CommandLine, DoctorFindsAWorkingMode) {
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_NE(r.out.find("tracepoint: works"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("runc:"), std::string::npos) << r.out;
+}
+
+// In a mount namespace of its own with every cgroup file system detached, doctor must not say
+// ok: there is nothing to watch.
+TEST(CommandLine, DoctorFailsWithoutAnyCgroupHierarchy) {
+    REQUIRE_PRIVILEGES();
+    auto hierarchies = discover_hierarchies();
+    ASSERT_FALSE(hierarchies.empty());
+    auto r = run_process({freezeprobe_binary(), "doctor"}, [&] {
+        if (::unshare(CLONE_NEWNS) != 0 ||
+            ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+            ::_exit(90);
+        for (auto &h : hierarchies)
+            if (::umount2(h.mount_point.c_str(), MNT_DETACH) != 0)
+                ::_exit(91);
+    });
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.out.find("no cgroup hierarchy is mounted"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("result:      cannot run"), std::string::npos) << r.out;
 }
 
 } // namespace
