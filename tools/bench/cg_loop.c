@@ -101,6 +101,7 @@ int main(int argc, char **argv) {
         return migrate(argv[2], argv[3], 0, atof(argv[4]), argc == 6 ? atof(argv[5]) : 0);
     if (argc == 6 && strcmp(argv[1], "freeze") == 0)
         return freeze(argv[2], argv[3], argv[4], atol(argv[5]));
-    fprintf(stderr, "usage: cg_loop migrate A B N | freeze FILE ON OFF N | burst A B SECONDS [RATE]\n");
+    fprintf(stderr,
+            "usage: cg_loop migrate A B N | freeze FILE ON OFF N | burst A B SECONDS [RATE]\n");
     return 2;
 }
