@@ -158,6 +158,8 @@ TEST_F(LifetimeTest, TwoInstancesBothSeeEverything) {
             write_control_file_or_throw(b.file("cgroup.freeze"), "1");
             write_control_file_or_throw(b.file("cgroup.freeze"), "0");
             EXPECT_EQ(write_control_file(b.file("cgroup.freeze"), "2"), ERANGE);
+            first.collect_output(); // about 50 KB in all: more than a pipe holds
+            second.collect_output();
         }
     }
     std::this_thread::sleep_for(500ms);

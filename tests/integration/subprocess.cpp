@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 
 namespace freezeprobe::testing {
 namespace {
@@ -157,6 +158,16 @@ std::optional<std::string> RunningProcess::read_stdout_line(int timeout_ms) {
         }
         if (out_fd_ < 0 || std::chrono::steady_clock::now() > until || !read_some(out_fd_, out_))
             return std::nullopt;
+    }
+}
+
+void RunningProcess::collect_output() {
+    for (auto [fd, into] : {std::pair{out_fd_, &out_}, std::pair{err_fd_, &err_}}) {
+        pollfd p{fd, POLLIN, 0};
+        char buf[4096];
+        ssize_t n = 0;
+        while (fd >= 0 && ::poll(&p, 1, 0) > 0 && (n = ::read(fd, buf, sizeof(buf))) > 0)
+            into->append(buf, n);
     }
 }
 

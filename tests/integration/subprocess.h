@@ -36,6 +36,9 @@ class RunningProcess {
     // Reads stdout until a whole line has arrived; returns it (without the newline), or nullopt
     // on EOF or timeout.
     std::optional<std::string> read_stdout_line(int timeout_ms);
+    // Reads what the child has written so far, without waiting, so that a chatty child never
+    // blocks on a full pipe while the test does something else; wait() and stop() return it.
+    void collect_output();
     // Closes our end of the child's stdout, as `| head -1` does after its line.
     void close_stdout();
     // Waits for the child to exit by itself and collects the rest of its stderr.

@@ -46,14 +46,109 @@ insmod /lib/modules/fuse.ko || fail_boot "insmod fuse.ko" # FUSE_FS=m in Debian'
 ip link set lo up # the metrics server tests listen on 127.0.0.1 and ::1
 
 # The number gtest gives on its summary line "[<TAG>] N test(s)<REST>" in file $1, or 0.
+# With --repeat, gtest prints one summary per round: their sum.
 summary_count() {
-  n=$(sed -n "s/^\[$2\] \([0-9]*\) tests\{0,1\}$3.*/\1/p" "$1")
-  echo "${n:-0}"
+  sed -n "s/^\[$2\] \([0-9]*\) tests\{0,1\}$3.*/\1/p" "$1" | awk '{ n += $1 } END { print n + 0 }'
 }
 # gtest names each failed and skipped test again after its summary; one marker line each.
 list_tests() {
   sed -n '/tests\{0,1\}, listed below/,$p' "$1" |
     sed -n "s/^\[  $2 *\] \([^ ,]*\)\(, .*\)\{0,1\}\$/VM-$2 mode=$3 test=\1/p"
+}
+
+uptime_s() { cut -d. -f1 /proc/uptime; }
+
+# Every user task, and every task in uninterruptible sleep, with its threads' states, wchans and
+# kernel stacks; then the kernel log's tail (hung-task and RCU-stall reports land there).
+# One VM-STALL line each, so that the host can pick them out of the console.
+dump_tasks() {
+  for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    [ "$p" = 1 ] && continue
+    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "$d/status" 2>/dev/null)
+    [ -s "$d/cmdline" ] || [ "$state" = D ] || continue
+    echo "VM-STALL task $p $(cat "$d/comm" 2>/dev/null) state=$state: $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null | cut -c1-120)"
+    for t in "$d"/task/*; do
+      echo "VM-STALL   thread ${t##*/} $(cat "$t/comm" 2>/dev/null)" \
+        "state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "$t/status" 2>/dev/null)" \
+        "wchan=$(cat "$t/wchan" 2>/dev/null)"
+      sed 's/^/VM-STALL     /' "$t/stack" 2>/dev/null
+    done
+  done
+  dmesg | tail -n 60 | sed 's/^/VM-STALL dmesg: /'
+}
+
+# What a killed suite may leave that keeps its tasks from dying: frozen cgroups (a task frozen by
+# the v1 freezer ignores SIGKILL until thawed) and FUSE requests nobody will answer.
+release_everything() {
+  for f in /sys/fs/cgroup/freezer/*/freezer.state /sys/fs/cgroup/freezer/*/*/freezer.state \
+    /sys/fs/cgroup/freezer/*/*/*/freezer.state; do
+    [ -f "$f" ] && echo THAWED >"$f" 2>/dev/null
+  done
+  for f in /sys/fs/cgroup/unified/*/cgroup.freeze /sys/fs/cgroup/unified/*/*/cgroup.freeze \
+    /sys/fs/cgroup/unified/*/*/*/cgroup.freeze; do
+    [ -f "$f" ] && echo 0 >"$f" 2>/dev/null
+  done
+  for f in /sys/fs/fuse/connections/*/abort; do
+    [ -f "$f" ] && echo 1 >"$f" 2>/dev/null
+  done
+}
+
+# Runs mode $1's suite with filter $2, output to file $3 (and the console as it comes), exit
+# status to $3.exit. A watchdog kills it when it prints nothing for STALL_TIMEOUT seconds or runs
+# over MODE_TIMEOUT, after dumping every task (VM-STALL lines). Returns 1 if the suite's tasks
+# could not be killed: the kernel is wedged, and nothing more can be trusted in this boot.
+run_suite() {
+  : >"$3"
+  rm -f "$3.exit"
+  FREEZEPROBE_TEST_ATTACH=$1 $TESTS --gtest_filter="$2" --gtest_repeat="$REPEAT" >"$3" 2>&1 &
+  suite=$!
+  tail -f "$3" &
+  follower=$!
+  began=$(uptime_s)
+  changed=$began
+  size=0
+  why=""
+  while kill -0 "$suite" 2>/dev/null; do
+    sleep 2
+    now=$(uptime_s)
+    new_size=$(wc -c <"$3")
+    if [ "$new_size" != "$size" ]; then
+      size=$new_size
+      changed=$now
+    fi
+    if [ $((now - changed)) -ge "$STALL_TIMEOUT" ]; then
+      why="printed nothing for ${STALL_TIMEOUT}s"
+    elif [ $((now - began)) -ge "$MODE_TIMEOUT" ]; then
+      why="ran over the mode's ${MODE_TIMEOUT}s"
+    else
+      continue
+    fi
+    last=$(sed -n 's/^\[ RUN      \] \(.*\)/\1/p' "$3" | tail -n1)
+    echo "VM-STALL mode=$1 test=${last:-none}: $why; every task, then the kernel log:"
+    dump_tasks
+    release_everything
+    kill -KILL -1 # every process but this one (PID 1): the suite and whatever it started
+    break
+  done
+  i=0
+  while kill -0 "$suite" 2>/dev/null && [ $i -lt 30 ]; do
+    sleep 1
+    i=$((i + 1))
+  done
+  if kill -0 "$suite" 2>/dev/null; then
+    echo "VM-STALL mode=$1: the suite's tasks did not die 30 s after SIGKILL; as they are now:"
+    dump_tasks
+    kill "$follower" 2>/dev/null
+    echo "unkillable" >"$3.exit"
+    return 1
+  fi
+  wait "$suite"
+  echo $? >"$3.exit"
+  sleep 1 # let tail copy the last lines
+  kill "$follower" 2>/dev/null
+  wait "$follower" 2>/dev/null
+  return 0
 }
 
 echo "VM-KERNEL $(uname -r) $(uname -v)"
@@ -88,6 +183,7 @@ export FREEZEPROBE_EXPECT_AUTO=fentry
 auto=$($FREEZEPROBE_BINARY watch --duration 0.2 --events none 2>&1 |
   sed -n 's/.*attached in .* (mode \([a-z]*\);.*/\1/p')
 echo "VM-AUTO mode=${auto:-none}"
+dmesg -c >/dev/null # from here on, the kernel log holds only what the suites caused
 first_mode=${MODES%% *}
 for mode in $MODES; do
   # The tests that cover every mode themselves (ONCE_TESTS) run in the first mode only.
@@ -99,7 +195,7 @@ for mode in $MODES; do
     esac
   fi
   echo "VM-MODE-START mode=$mode filter=$filter"
-  listed=$($TESTS --gtest_filter="$filter" --gtest_list_tests | grep -c '^  ')
+  listed=$(($($TESTS --gtest_filter="$filter" --gtest_list_tests | grep -c '^  ') * REPEAT))
   # First the binary alone in this mode: a mode it cannot attach in fails here, in seconds.
   if ! attach=$($FREEZEPROBE_BINARY watch --attach "$mode" --duration 0.2 --events none 2>&1)
   then
@@ -109,16 +205,14 @@ for mode in $MODES; do
   fi
   out=/tmp/out.$mode
   start=$(cut -d' ' -f1 /proc/uptime)
-  # The suite's own output goes to the console as it runs, and to a file to be counted.
-  { FREEZEPROBE_TEST_ATTACH=$mode timeout -s KILL "$MODE_TIMEOUT" \
-      $TESTS --gtest_filter="$filter" 2>&1
-    echo $? >"$out.exit"; } | tee "$out"
+  wedged=0
+  run_suite "$mode" "$filter" "$out" || wedged=1
   seconds=$(echo "$start $(cut -d' ' -f1 /proc/uptime)" | awk '{printf "%.0f", $2 - $1}')
   status=$(cat "$out.exit")
   ran=$(summary_count "$out" ========== ' from .* ran\.')
   list_tests "$out" FAILED "$mode"
   list_tests "$out" SKIPPED "$mode"
-  if [ "$ran" = 0 ]; then # no summary: killed by the timeout, or crashed
+  if [ "$status" != 0 ] && [ "$status" != 1 ]; then # killed by the watchdog, or crashed
     last=$(sed -n 's/^\[ RUN      \] \(.*\)/\1/p' "$out" | tail -n1)
     echo "VM-FAILED mode=$mode test=${last:-none} (the suite stopped there, exit $status)"
   fi
@@ -127,6 +221,10 @@ for mode in $MODES; do
     "failed=$(summary_count "$out" '  FAILED  ' ', listed below')" \
     "skipped=$(summary_count "$out" '  SKIPPED ' ', listed below')" \
     "exit=$status seconds=$seconds"
+  if [ "$wedged" = 1 ]; then
+    echo "VM-WEDGED mode=$mode: tasks that SIGKILL cannot end; the modes after it are not run"
+    break
+  fi
 done
 echo VM-DONE
 sync

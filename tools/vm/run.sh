@@ -3,7 +3,7 @@
 # (package linux-image-cloud-amd64, whatever version apt points to), once per attach mode.
 #
 #   tools/vm/run.sh [--build-dir DIR] [--modes "fentry kprobe tracepoint"] [--filter GTEST_FILTER]
-#                   [--mode-timeout SECONDS] [--verbose]
+#                   [--mode-timeout SECONDS] [--stall-timeout SECONDS] [--repeat N] [--verbose]
 #
 # The kernel .deb is fetched with `apt-get download` into DIR/vm/kernel (never installed on the
 # host), and vmlinuz and fuse.ko are extracted from it with dpkg-deb. An initramfs (cpio newc +
@@ -26,6 +26,12 @@
 #                         listed at the end)
 #   --mode-timeout SECS   the guest kills a mode's suite after this long (default 600); the host
 #                         kills the VM after modes x SECS + 120 s
+#   --stall-timeout SECS  the guest kills a mode's suite when it prints nothing for this long
+#                         (default 150; the slowest test takes about 20 s here), after printing
+#                         every task's state, wchan and kernel stack (VM-STALL lines, repeated at
+#                         the end of this script's output); a task that cannot be killed ends the
+#                         run there, and the modes after it get no result
+#   --repeat N            run each mode's suite N times (gtest --gtest_repeat), to chase a flake
 #   --bench N             instead of the suite: the unrelated-write benchmark, N 1-byte writes to
 #                         /dev/null per run, 5 interleaved rounds without the probe and with it
 #                         in each mode; prints medians and ratios (not part of the tests)
@@ -66,6 +72,8 @@ BUILD=$ROOT/build
 MODES="fentry kprobe tracepoint"
 FILTER=""
 MODE_TIMEOUT=600
+STALL_TIMEOUT=150
+REPEAT=1
 VERBOSE=0
 BENCH_WRITES=""
 usage() {
@@ -79,6 +87,8 @@ while (($#)); do
     --modes) MODES=$2; shift 2 ;;
     --filter) FILTER=$2; shift 2 ;;
     --mode-timeout) MODE_TIMEOUT=$2; shift 2 ;;
+    --stall-timeout) STALL_TIMEOUT=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --bench) BENCH_WRITES=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -86,7 +96,9 @@ while (($#)); do
   esac
 done
 usage_error() { echo "vm: $*" >&2; exit 2; }
-[[ $MODE_TIMEOUT =~ ^[0-9]+$ ]] || usage_error "--mode-timeout needs a number of seconds"
+[[ $MODE_TIMEOUT =~ ^[1-9][0-9]*$ ]] || usage_error "--mode-timeout needs a number of seconds"
+[[ $STALL_TIMEOUT =~ ^[1-9][0-9]*$ ]] || usage_error "--stall-timeout needs a number of seconds"
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || usage_error "--repeat needs a count"
 [[ -z $BENCH_WRITES || $BENCH_WRITES =~ ^[1-9][0-9]*$ ]] || usage_error "--bench needs a count"
 read -r -a MODE_LIST <<<"$MODES"
 ((${#MODE_LIST[@]})) || usage_error "--modes is empty"
@@ -188,6 +200,8 @@ fi
   echo "GTEST_FILTER='$FILTER'"
   echo "ONCE_TESTS='$(IFS=:; echo "${ONCE[*]}")'"
   echo "MODE_TIMEOUT=$MODE_TIMEOUT"
+  echo "STALL_TIMEOUT=$STALL_TIMEOUT"
+  echo "REPEAT=$REPEAT"
 } >"$STAGE/etc/vm-test.conf"
 (cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
   gzip -1 >"$WORK/initramfs.cpio.gz"
@@ -254,6 +268,20 @@ for m in "${MODE_LIST[@]}"; do
   unset r
 done
 grep '^VM-INIT-FAILED' <<<"$console" | sed 's/^VM-INIT-FAILED /vm: guest set-up failed: /' || true
+if grep -q '^VM-STALL' <<<"$console"; then
+  status=1
+  echo "vm: a suite stalled; every task as the guest's watchdog saw it (first 300 lines):"
+  grep '^VM-STALL' <<<"$console" | head -n 300 | sed 's/^VM-STALL /    /'
+  # Last, where a CI log's tail shows it: what stalled, and only the threads that were running
+  # or in uninterruptible sleep, with their kernel stacks.
+  echo "vm: the stall in short (threads running or in uninterruptible sleep):"
+  grep '^VM-STALL' <<<"$console" | awk '
+    /^VM-STALL mode=/ { print "    " substr($0, 10); next }
+    /^VM-STALL task / { task = substr($0, 15); next }
+    /^VM-STALL   thread / { keep = / state=[DR] /; if (keep) print "    in " task ": " substr($0, 19); next }
+    /^VM-STALL     / { if (keep) print "        " substr($0, 14) }' | head -n 60
+fi
+grep '^VM-WEDGED' <<<"$console" | sed 's/^VM-WEDGED /vm: /' || true
 if ! grep -q '^VM-DONE' <<<"$console"; then
   status=1
   if ((qemu_status == 124 || qemu_status == 137)); then
