@@ -105,7 +105,14 @@ struct fp_task_state {
 	__u32 exit_state; /* EXIT_ZOMBIE / EXIT_DEAD, or 0 */
 	__u32 v1_frozen;  /* frozen by the v1 freezer (TASK_FROZEN, or PF_FROZEN before 6.1) */
 	__u32 v2_frozen;  /* task_struct.frozen: counted frozen by the v2 freezer */
-	__u32 pad;
+	/*
+	 * Whether the task's freezer asks for it to be frozen at the moment it was read, with the
+	 * rest: v1, its freezer cgroup is FREEZING (itself or through a parent); v2, its cgroup's
+	 * effective freeze count is non-zero. A scan can then tell a blocker from a task that is
+	 * merely thawed (runc thaws for 10 ms every 50 tries) without reading the state around it.
+	 */
+	__u32 v1_freezing;
+	__u32 v2_freezing;
 };
 
 #endif /* FREEZEPROBE_EVENTS_H */

@@ -19,6 +19,25 @@ struct task_struct___old {
 	long state;
 } __attribute__((preserve_access_index));
 
+/* cgroup_freezing(): the task's v1 freezer cgroup is freezing, by itself or through a parent. */
+static __always_inline __u32 v1_freezing(struct task_struct *task)
+{
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, freezer_cgrp_id) ||
+	    !bpf_core_enum_value_exists(enum freezer_state_flags, CGROUP_FREEZING))
+		return 0; /* no v1 freezer in this kernel */
+	int id = bpf_core_enum_value(enum cgroup_subsys_id, freezer_cgrp_id);
+	struct cgroup_subsys_state *css;
+
+	if (id < 0 || id >= CGROUP_SUBSYS_COUNT)
+		return 0;
+	css = BPF_CORE_READ(task, cgroups, subsys[id]);
+	if (!css)
+		return 0;
+	/* struct freezer (kernel/cgroup/legacy_freezer.c) starts with its css. */
+	return (BPF_CORE_READ((struct freezer *)css, state) &
+		bpf_core_enum_value(enum freezer_state_flags, CGROUP_FREEZING)) != 0;
+}
+
 SEC("iter/task")
 int scan_tasks(struct bpf_iter__task *ctx)
 {
@@ -43,6 +62,8 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	 */
 	s.v1_frozen = (s.state & TASK_FROZEN) || (s.flags & PF_FROZEN);
 	s.v2_frozen = BPF_CORE_READ_BITFIELD(task, frozen);
+	s.v1_freezing = v1_freezing(task);
+	s.v2_freezing = BPF_CORE_READ(task, cgroups, dfl_cgrp, freezer.e_freeze) > 0;
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	return 0;
 }

@@ -97,28 +97,39 @@ BlockerScanner::BlockerScanner() {
 
 BlockerScanner::~BlockerScanner() = default;
 
-std::vector<Blocker> BlockerScanner::scan(const Hierarchy &h,
-                                          const std::string &cgroup_path) const {
+BlockerScan BlockerScanner::scan(const Hierarchy &h, const std::string &cgroup_path,
+                                 bool cgroup_reads_freezing) const {
+    BlockerScan out;
+    if (!tasks_ && !cgroup_reads_freezing)
+        return out; // /proc would list every thawed task as a blocker
+    out.scanned = true;
     auto found = members(h, cgroup_path);
     std::map<std::uint32_t, TaskFreezeState> states;
-    if (tasks_)
+    if (tasks_) {
         states = tasks_->snapshot();
-    std::vector<Blocker> blockers;
+        out.freezing = false;
+    }
     for (auto &m : found) {
-        if (blockers.size() >= max_blockers)
+        if (out.blockers.size() >= max_blockers)
             break;
         Blocker b;
         b.tid = m.tid;
+        if (tasks_) {
+            auto s = states.find(m.tid);
+            if (s == states.end())
+                continue; // gone
+            auto &t = s->second;
+            if (!(h.version == 1 ? t.v1_freezing : t.v2_freezing))
+                continue; // thawed, or moved out meanwhile: not held up, and not holding up
+            out.freezing = true;
+            if (t.exiting || t.stopped_or_traced() || (h.version == 1 ? t.v1_frozen : t.v2_frozen))
+                continue;
+            b.pid = t.pid;
+        }
         if (!parse_proc_stat(read_proc(m.tid, "stat"), b.comm, b.state))
             continue; // gone
         b.wchan = std::string(trim(read_proc(m.tid, "wchan")));
-        if (tasks_) {
-            auto s = states.find(m.tid);
-            if (s == states.end() || s->second.exiting || s->second.stopped_or_traced() ||
-                (h.version == 1 ? s->second.v1_frozen : s->second.v2_frozen))
-                continue;
-            b.pid = s->second.pid;
-        } else {
+        if (!tasks_) {
             if (looks_frozen(h.version, b.state, b.wchan))
                 continue;
             b.pid = tgid_of(m.tid);
@@ -126,9 +137,9 @@ std::vector<Blocker> BlockerScanner::scan(const Hierarchy &h,
         b.stack = parse_kernel_stack(read_proc(m.tid, "stack"));
         b.cgroup = m.cgroup;
         b.container = resolve_container(m.cgroup);
-        blockers.push_back(std::move(b));
+        out.blockers.push_back(std::move(b));
     }
-    return blockers;
+    return out;
 }
 
 } // namespace freezeprobe

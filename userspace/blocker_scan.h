@@ -9,10 +9,21 @@
 #include "task_scan.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace freezeprobe {
+
+// What one scan found. Without the task iterator, /proc cannot tell a blocker from a task that is
+// merely thawed, so the caller must see the cgroup freezing before and after the scan.
+struct BlockerScan {
+    bool scanned = false; // false: nothing was looked at (/proc, and the cgroup not freezing)
+    // The scan's own verdict on whether the cgroup was freezing while it looked (the task
+    // iterator reads each task's freezer request with its state); nullopt: it cannot tell.
+    std::optional<bool> freezing;
+    std::vector<Blocker> blockers;
+};
 
 class BlockerScanner {
   public:
@@ -21,7 +32,11 @@ class BlockerScanner {
     // "task iterator" or "/proc heuristics (<why the iterator was refused>)"
     const std::string &method() const { return method_; }
 
-    std::vector<Blocker> scan(const Hierarchy &hierarchy, const std::string &cgroup_path) const;
+    // The tasks of the cgroup and its descendants that its freezer asks to freeze and that are
+    // not frozen. cgroup_reads_freezing: what the cgroup's state file said just before; the
+    // task iterator does not need it, the /proc fallback scans only when it is true.
+    BlockerScan scan(const Hierarchy &hierarchy, const std::string &cgroup_path,
+                     bool cgroup_reads_freezing) const;
     static constexpr std::size_t max_blockers = 64;
 
   private:

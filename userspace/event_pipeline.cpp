@@ -71,8 +71,12 @@ void EventPipeline::on_cgroup(const CgroupRecord &r) {
 
 // freezeprobe's own look at a pending freeze. Its read of the state matters: v1 decides FROZEN
 // only when freezer.state is read, and a runtime that makes a single write (crun, containerd) may
-// never read it. Blockers only count when the cgroup was freezing both before and after the scan.
-void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now) {
+// never read it. Blockers only count when the cgroup was freezing while they were looked for:
+// the task iterator says so itself, task by task; a /proc scan needs the state file to read
+// freezing before and after it. runc's v1 loop leaves the cgroup freezing for only about 2 ms
+// in every 12 (it thaws for 10 ms every 50 tries), which a scan framed by two state reads often
+// missed altogether.
+void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now, bool blockers_only) {
     const Hierarchy *h = builder_.hierarchy_of(p.key);
     if (!h || !p.cgroup.path)
         return;
@@ -81,28 +85,38 @@ void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now) {
         p.has_blockers ? timers_.blocker_rescan_interval_ns : timers_.blocker_sample_interval_ns;
     bool want_blockers = now - p.start_ns >= timers_.blocker_sample_after_ns &&
                          now - looks.blockers >= blocker_interval;
-    if (!want_blockers && now - looks.state < timers_.state_check_interval_ns)
+    if (!want_blockers && (blockers_only || now - looks.state < timers_.state_check_interval_ns))
         return;
     looks.state = now;
     auto state = read_state_(*h, *p.cgroup.path);
     if (state == FreezeState::frozen) {
-        emit(tracker_.on_seen_frozen(p.key, now));
+        if (!blockers_only)
+            emit(tracker_.on_seen_frozen(p.key, now));
         return;
     }
-    if (!want_blockers || state != FreezeState::freezing)
+    if (!want_blockers || !state)
+        return;
+    auto scan = find_blockers_(*h, *p.cgroup.path, state == FreezeState::freezing);
+    if (!scan.scanned)
         return;
     looks.blockers = now;
-    auto blockers = find_blockers_(*h, *p.cgroup.path);
-    if (read_state_(*h, *p.cgroup.path) == FreezeState::freezing)
-        tracker_.set_blockers(p.key, std::move(blockers));
+    bool freezing =
+        scan.freezing ? *scan.freezing : read_state_(*h, *p.cgroup.path) == FreezeState::freezing;
+    if (freezing)
+        tracker_.set_blockers(p.key, std::move(scan.blockers));
 }
 
 void EventPipeline::tick(std::uint64_t now) {
     emit(tracker_.tick(now));
     for (auto &p : tracker_.pending())
-        look_at(p, now);
+        look_at(p, now, false);
     for (auto &due : tracker_.due_stalls(now))
         emit(builder_.stall_event(due, due.blockers, now));
+}
+
+void EventPipeline::sample_blockers(std::uint64_t now) {
+    for (auto &p : tracker_.pending())
+        look_at(p, now, true);
 }
 
 void EventPipeline::finish(std::uint64_t now) {

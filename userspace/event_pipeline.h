@@ -5,6 +5,7 @@
 // passed in, so that the whole pipeline runs in unit tests on synthetic records.
 #pragma once
 
+#include "blocker_scan.h"
 #include "episode_tracker.h"
 #include "event_builder.h"
 #include "event_filter.h"
@@ -32,9 +33,10 @@ class EventPipeline {
     // What a cgroup's freeze state files say now; nullopt if unreadable (gone).
     using StateReader =
         std::function<std::optional<FreezeState>(const Hierarchy &, const std::string &path)>;
-    // The blockers of a cgroup (and its descendants).
-    using BlockerFinder =
-        std::function<std::vector<Blocker>(const Hierarchy &, const std::string &path)>;
+    // The blockers of a cgroup (and its descendants), given whether its state read freezing
+    // just before (BlockerScanner::scan).
+    using BlockerFinder = std::function<BlockerScan(const Hierarchy &, const std::string &path,
+                                                    bool cgroup_reads_freezing)>;
 
     EventPipeline(CgroupResolver &resolver, WallClock clock, TrackerConfig tracker,
                   PipelineTimers timers, EventFilter filter, Sink sink, std::uint32_t self_pid,
@@ -42,6 +44,12 @@ class EventPipeline {
 
     void on_record(const Record &record);
     void tick(std::uint64_t now);
+    // Between ticks, while a long backlog of records is being read (a slow reader, a burst):
+    // looks for the blockers of pending freezes that are due a scan, and does nothing else. runc's
+    // whole v1 retry loop (about 250 ms) can start and end inside one backlog, and its blockers
+    // exist only while it runs; stalls and timeouts still wait for tick(), since the episodes'
+    // view lags behind the kernel's until the backlog is read.
+    void sample_blockers(std::uint64_t now);
     // The end of the run: episodes still pending are reported as open.
     void finish(std::uint64_t now);
     void lost(std::uint64_t count);
@@ -55,7 +63,7 @@ class EventPipeline {
     void on_cgroup(const CgroupRecord &r);
     void emit(const Event &event);
     void emit(const std::vector<EpisodeReport> &reports);
-    void look_at(const PendingEpisode &p, std::uint64_t now);
+    void look_at(const PendingEpisode &p, std::uint64_t now, bool blockers_only);
 
     EventBuilder builder_;
     EpisodeTracker tracker_;

@@ -35,10 +35,11 @@ std::optional<FreezeState> read_freeze_state(const Hierarchy &h, const std::stri
 
 ProbeSession::ProbeSession(const SessionOptions &options, Sink sink)
     : resolver_(discover_hierarchies()),
-      pipeline_(
-          resolver_, WallClock(), options.tracker, options.timers, options.filter, std::move(sink),
-          static_cast<std::uint32_t>(::getpid()), read_freeze_state,
-          [this](const Hierarchy &h, const std::string &path) { return blockers_.scan(h, path); }) {
+      pipeline_(resolver_, WallClock(), options.tracker, options.timers, options.filter,
+                std::move(sink), static_cast<std::uint32_t>(::getpid()), read_freeze_state,
+                [this](const Hierarchy &h, const std::string &path, bool reads_freezing) {
+                    return blockers_.scan(h, path, reads_freezing);
+                }) {
     ProbeOptions probe_options = options.probe;
     if (probe_options.calibration_file.empty() && !resolver_.hierarchies().empty())
         probe_options.calibration_file =
@@ -51,11 +52,22 @@ void ProbeSession::on_record(std::span<const std::byte> bytes) {
         pipeline_.on_record(*record);
     else
         ++undecodable_; // a record this build cannot read is a lost event, not a silent one
+    // One poll reads the whole backlog; look for blockers during a long one (a clock read every
+    // 16 records, a look at most every millisecond).
+    if (++records_since_clock_ < 16)
+        return;
+    records_since_clock_ = 0;
+    auto now = monotonic_now_ns();
+    if (now - last_look_ns_ >= 1'000'000) {
+        last_look_ns_ = now;
+        pipeline_.sample_blockers(now);
+    }
 }
 
 void ProbeSession::poll(int timeout_ms) {
     probe_->poll(timeout_ms);
-    pipeline_.tick(monotonic_now_ns());
+    last_look_ns_ = monotonic_now_ns();
+    pipeline_.tick(last_look_ns_);
     report_losses();
 }
 

@@ -54,6 +54,8 @@ class ProbeSession {
     std::unique_ptr<BpfProbe> probe_;
     std::uint64_t lost_reported_ = 0;
     std::uint64_t undecodable_ = 0;
+    std::uint32_t records_since_clock_ = 0; // on_record: records since the clock was last read
+    std::uint64_t last_look_ns_ = 0;        // last tick or blocker sample
 };
 
 } // namespace freezeprobe

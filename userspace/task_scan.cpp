@@ -57,7 +57,9 @@ std::map<std::uint32_t, TaskFreezeState> TaskScanner::snapshot() const {
                                        s.flags,
                                        s.exit_state != 0 || (s.flags & 0x4) /* PF_EXITING */,
                                        s.v1_frozen != 0,
-                                       s.v2_frozen != 0};
+                                       s.v2_frozen != 0,
+                                       s.v1_freezing != 0,
+                                       s.v2_freezing != 0};
     }
     return tasks;
 }

@@ -16,6 +16,9 @@ struct TaskFreezeState {
     bool exiting = false;
     bool v1_frozen = false;
     bool v2_frozen = false;
+    // Its freezer asks for it to be frozen (read with the rest, at the same moment).
+    bool v1_freezing = false;
+    bool v2_freezing = false;
     // Stopped and traced tasks do not hold a freeze up (v2 counts them frozen; v1 freezes
     // them in place since 6.1).
     bool stopped_or_traced() const { return state & (0x4 | 0x8); }

@@ -39,16 +39,6 @@ std::string wchan(pid_t pid) {
     return read_control_file("/proc/" + std::to_string(pid) + "/wchan");
 }
 
-bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds timeout) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > until)
-            return false;
-        std::this_thread::sleep_for(10ms);
-    }
-    return true;
-}
-
 bool is_mounted(const std::string &mount_point) {
     std::istringstream mounts(read_control_file("/proc/mounts"));
     for (std::string line; std::getline(mounts, line);) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <unistd.h>
 
 namespace freezeprobe::testing {
@@ -42,6 +43,16 @@ std::vector<std::string> test_attach_args() {
 std::string unique_prefix() {
     static std::atomic<int> n{0};
     return fmt::format("/freezeprobe-test-{}-{}", ::getpid(), n++);
+}
+
+bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > until)
+            return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
 }
 
 ScratchDir::ScratchDir(const std::string &name)

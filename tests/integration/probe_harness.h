@@ -54,6 +54,9 @@ std::vector<std::string> test_attach_args();
 // A unique top-level scratch directory name for this test, e.g. "/freezeprobe-test-1234-7".
 std::string unique_prefix();
 
+// Polls pred every 10 ms until it holds (true) or timeout passes (false).
+bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds timeout);
+
 // A new directory under the test's temporary directory, removed with its content at the end.
 class ScratchDir {
   public:

@@ -69,9 +69,17 @@ class EventPipelineTest : public ::testing::Test {
                 state_reads_.push_back(path);
                 return state_;
             },
-            [this](const Hierarchy &, const std::string &path) {
+            [this](const Hierarchy &, const std::string &path, bool reads_freezing) {
+                BlockerScan scan;
+                if (scan_verdict_) { // like the task iterator: it tells freezing itself
+                    scan.freezing = *scan_verdict_;
+                } else if (!reads_freezing) { // like /proc: nothing to look at
+                    return scan;
+                }
+                scan.scanned = true;
                 blocker_scans_.push_back(path);
-                return blockers_;
+                scan.blockers = blockers_;
+                return scan;
             });
     }
 
@@ -157,6 +165,9 @@ class EventPipelineTest : public ::testing::Test {
     std::vector<Event> events_;
     std::optional<FreezeState> state_;
     std::vector<Blocker> blockers_;
+    // Unset: the finder works like the /proc fallback; set: like the task iterator, which says
+    // itself whether the cgroup was freezing during the scan.
+    std::optional<bool> scan_verdict_;
     std::vector<std::string> state_reads_, blocker_scans_;
 };
 
@@ -463,6 +474,73 @@ TEST_F(EventPipelineTest, BlockersSeenOutsideAFreezeAreDiscarded) {
     auto stalls = episodes();
     ASSERT_EQ(stalls.size(), 1u);
     EXPECT_EQ(std::get<FreezeStall>(stalls[0].body).blockers.size(), 1u);
+}
+
+// With the task iterator a scan needs no state reads around it: it is made even while the
+// state file reads THAWED (runc's thaw windows are 10 ms in every 12), and its own verdict
+// decides whether the blockers count.
+TEST_F(EventPipelineTest, TheTaskIteratorsVerdictDecidesWithoutStateReads) {
+    auto w = write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n");
+    w.mono_ns = 1'000 * ms;
+    build(w);
+    blockers_ = {Blocker{7, 7, "cat", "D", "request_wait_answer", {}, container_path_, {}}};
+    state_ = FreezeState::thawed;
+    scan_verdict_ = false; // the scan fell in a thaw window: every task was asked to thaw
+    pipeline_->tick(1'100 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 1u) << "scanned although the state file read THAWED";
+    EXPECT_EQ(state_reads_.size(), 1u) << "no read after the scan";
+    scan_verdict_ = true; // the next one saw the freezer asking
+    pipeline_->tick(1'103 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 1u) << "at most one scan per sample interval";
+    pipeline_->tick(1'110 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 2u);
+    EXPECT_EQ(state_reads_.size(), 2u) << "one read before each scan, none after";
+    events_.clear();
+    pipeline_->tick(1'600 * ms);
+    auto stalls = episodes();
+    ASSERT_EQ(stalls.size(), 1u);
+    ASSERT_EQ(std::get<FreezeStall>(stalls[0].body).blockers.size(), 1u);
+    EXPECT_EQ(std::get<FreezeStall>(stalls[0].body).blockers[0].comm, "cat");
+}
+
+// Inside a long backlog only blockers are looked for: the episodes' view lags behind the kernel,
+// so neither a completion seen now nor a stall is decided there.
+TEST_F(EventPipelineTest, SamplingBetweenTicksOnlyRecordsBlockers) {
+    auto w = write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n");
+    w.mono_ns = 1'000 * ms;
+    build(w);
+    events_.clear();
+    state_ = FreezeState::frozen;
+    pipeline_->sample_blockers(1'100 * ms);
+    EXPECT_TRUE(events_.empty()) << "a FROZEN read between ticks ends nothing";
+    EXPECT_TRUE(blocker_scans_.empty());
+    state_ = FreezeState::freezing;
+    scan_verdict_ = true;
+    blockers_ = {Blocker{7, 7, "cat", "D", "request_wait_answer", {}, container_path_, {}}};
+    pipeline_->sample_blockers(1'600 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 1u);
+    EXPECT_TRUE(events_.empty()) << "no stall decided between ticks";
+    blockers_.clear(); // gone by the next tick: the sample is what the stall names
+    pipeline_->tick(1'601 * ms);
+    auto stalls = episodes();
+    ASSERT_EQ(stalls.size(), 1u);
+    ASSERT_EQ(std::get<FreezeStall>(stalls[0].body).blockers.size(), 1u);
+    EXPECT_EQ(std::get<FreezeStall>(stalls[0].body).blockers[0].comm, "cat");
+}
+
+TEST_F(EventPipelineTest, BlockersOfAScanThatSawNoFreezeAreDiscarded) {
+    auto w = write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n");
+    w.mono_ns = 1'000 * ms;
+    build(w);
+    blockers_ = {Blocker{7, 7, "sleep", "S", "hrtimer_nanosleep", {}, container_path_, {}}};
+    state_ = FreezeState::freezing;
+    scan_verdict_ = false;
+    for (int t = 1'100; t <= 1'600; t += 10)
+        pipeline_->tick(t * ms);
+    auto stalls = episodes();
+    ASSERT_EQ(stalls.size(), 1u);
+    EXPECT_TRUE(std::get<FreezeStall>(stalls[0].body).blockers.empty());
+    EXPECT_GE(blocker_scans_.size(), 40u) << "a scan that saw no freeze is tried again";
 }
 
 } // namespace
