@@ -45,7 +45,7 @@ void CgroupResolver::rescan(const Hierarchy &h) {
     std::error_code ec;
     struct stat st {};
     if (::stat(h.mount_point.c_str(), &st) == 0)
-        paths_[Key{h.dev, st.st_ino}] = "/";
+        paths_[Key{h.dev, st.st_ino}].assign(1, '/'); // not = "/": GCC 12 -Wrestrict false positive
     fs::recursive_directory_iterator it(h.mount_point,
                                         fs::directory_options::skip_permission_denied, ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
