@@ -87,7 +87,8 @@ void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now, bool blo
                          now - looks.blockers >= blocker_interval;
     if (!want_blockers && (blockers_only || now - looks.state < timers_.state_check_interval_ns))
         return;
-    looks.state = now;
+    if (!blockers_only) // a FROZEN read between ticks ends nothing: the tick must read again
+        looks.state = now;
     auto state = read_state_(*h, *p.cgroup.path);
     if (state == FreezeState::frozen) {
         if (!blockers_only)

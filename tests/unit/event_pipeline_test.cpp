@@ -514,14 +514,25 @@ TEST_F(EventPipelineTest, SamplingBetweenTicksOnlyRecordsBlockers) {
     pipeline_->sample_blockers(1'100 * ms);
     EXPECT_TRUE(events_.empty()) << "a FROZEN read between ticks ends nothing";
     EXPECT_TRUE(blocker_scans_.empty());
+    pipeline_->tick(1'101 * ms);
+    ASSERT_EQ(episodes().size(), 1u) << "the next tick reads FROZEN itself and ends it";
+    EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).outcome, EpisodeOutcome::frozen);
+
+    // A second freeze, held up this time.
+    auto again = write(v1_dev, container_id_, ControlFile::freezer_state, "THAWED\n");
+    again.mono_ns = 1'102 * ms;
+    build(again);
+    w.mono_ns = 1'103 * ms;
+    build(w);
+    events_.clear();
     state_ = FreezeState::freezing;
     scan_verdict_ = true;
     blockers_ = {Blocker{7, 7, "cat", "D", "request_wait_answer", {}, container_path_, {}}};
-    pipeline_->sample_blockers(1'600 * ms);
+    pipeline_->sample_blockers(1'700 * ms);
     EXPECT_EQ(blocker_scans_.size(), 1u);
     EXPECT_TRUE(events_.empty()) << "no stall decided between ticks";
     blockers_.clear(); // gone by the next tick: the sample is what the stall names
-    pipeline_->tick(1'601 * ms);
+    pipeline_->tick(1'701 * ms);
     auto stalls = episodes();
     ASSERT_EQ(stalls.size(), 1u);
     ASSERT_EQ(std::get<FreezeStall>(stalls[0].body).blockers.size(), 1u);
