@@ -20,17 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class LifetimeTest : public ::testing::Test {
+class LifetimeTest : public CgroupTest {
   protected:
-    void SetUp() override {
-        REQUIRE_PRIVILEGES();
-        hierarchies_ = discover_hierarchies();
-        v1_ = find_v1_controller(hierarchies_, "freezer");
-        v2_ = find_v2(hierarchies_);
-        ASSERT_NE(v1_, nullptr);
-        ASSERT_NE(v2_, nullptr);
-        prefix_ = unique_prefix();
-    }
     std::vector<std::string> watch_json(std::vector<std::string> more = {}) {
         std::vector<std::string> argv{freezeprobe_binary(), "watch", "--events", "json",
                                       "--cgroup",           prefix_};
@@ -57,10 +48,6 @@ class LifetimeTest : public ::testing::Test {
     }
 
     ScratchDir dir_{"lifetime"};
-    std::vector<Hierarchy> hierarchies_;
-    const Hierarchy *v1_ = nullptr;
-    const Hierarchy *v2_ = nullptr;
-    std::string prefix_;
 };
 
 TEST_F(LifetimeTest, StopSignalsWriteTheReportAndDetach) {

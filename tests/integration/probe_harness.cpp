@@ -65,7 +65,7 @@ ScratchDir::~ScratchDir() {
     std::filesystem::remove_all(path_, ec);
 }
 
-void ProbeTest::SetUp() {
+void CgroupTest::SetUp() {
     REQUIRE_PRIVILEGES();
     prefix_ = unique_prefix();
     hierarchies_ = discover_hierarchies();
@@ -73,6 +73,12 @@ void ProbeTest::SetUp() {
     v2_ = find_v2(hierarchies_);
     ASSERT_NE(v1_, nullptr) << "no v1 freezer hierarchy mounted";
     ASSERT_NE(v2_, nullptr) << "no cgroup v2 hierarchy mounted";
+}
+
+void ProbeTest::SetUp() {
+    CgroupTest::SetUp();
+    if (stopped())
+        return;
     SessionOptions options;
     options.probe.mode = test_attach_mode();
     options.filter = EventFilter{prefix_, ""};

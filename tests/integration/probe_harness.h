@@ -71,7 +71,25 @@ class ScratchDir {
     std::filesystem::path path_;
 };
 
-class ProbeTest : public ::testing::Test {
+// A test on the host's cgroups: root (or a skip, a failure under CI=true), the v1 freezer and
+// the v2 hierarchies (a failure if either is missing), and a prefix of its own to create under.
+class CgroupTest : public ::testing::Test {
+  protected:
+    void SetUp() override;
+    // Whether SetUp stopped the test (skipped, or failed): a derived SetUp returns then.
+    bool stopped() const { return IsSkipped() || HasFatalFailure(); }
+
+    const Hierarchy &v1() const { return *v1_; }
+    const Hierarchy &v2() const { return *v2_; }
+
+    std::string prefix_;
+    std::vector<Hierarchy> hierarchies_;
+    const Hierarchy *v1_ = nullptr;
+    const Hierarchy *v2_ = nullptr;
+};
+
+// A CgroupTest with a probe attached in the process, watching the test's prefix.
+class ProbeTest : public CgroupTest {
   protected:
     void SetUp() override;
     // A test changes the session's options here (e.g. a shorter stall threshold).
@@ -86,16 +104,10 @@ class ProbeTest : public ::testing::Test {
     // Collects for a fixed time (to prove that nothing else arrives).
     void collect_for(std::chrono::milliseconds duration);
 
-    const Hierarchy &v1() const { return *v1_; }
-    const Hierarchy &v2() const { return *v2_; }
     // kubelet cgroupfs-driver layout (v1) and systemd-driver layout (v2) under the test prefix.
     std::string v1_container_path(const std::string &pod_uid, const std::string &id) const;
     std::string v2_container_path(const std::string &pod_uid, const std::string &id) const;
 
-    std::string prefix_;
-    std::vector<Hierarchy> hierarchies_;
-    const Hierarchy *v1_ = nullptr;
-    const Hierarchy *v2_ = nullptr;
     std::vector<Event> events_;
     std::unique_ptr<ProbeSession> session_;
 };

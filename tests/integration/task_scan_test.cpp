@@ -15,23 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class TaskScanTest : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        REQUIRE_PRIVILEGES();
-        hierarchies_ = discover_hierarchies();
-        v1_ = find_v1_controller(hierarchies_, "freezer");
-        v2_ = find_v2(hierarchies_);
-        ASSERT_NE(v1_, nullptr);
-        ASSERT_NE(v2_, nullptr);
-        prefix_ = unique_prefix();
-    }
-
-    std::vector<Hierarchy> hierarchies_;
-    const Hierarchy *v1_ = nullptr;
-    const Hierarchy *v2_ = nullptr;
-    std::string prefix_;
-};
+class TaskScanTest : public CgroupTest {};
 
 // The state of tid in a snapshot; fails the test if the iterator did not list it.
 TaskFreezeState state_of(const TaskScanner &scanner, pid_t tid) {

@@ -147,6 +147,28 @@ class EventPipelineTest : public ::testing::Test {
         return out;
     }
 
+    // The v1 container's freezer.state written with value at time t (ns).
+    void write_v1_state(const std::string &value, std::uint64_t t) {
+        auto w = write(v1_dev, container_id_, ControlFile::freezer_state, value);
+        w.mono_ns = t;
+        build(w);
+    }
+
+    // The blockers named by the one stall among the events; a failure if there is not one.
+    std::vector<Blocker> stall_blockers() const {
+        auto found = episodes();
+        if (found.size() != 1 || !std::holds_alternative<FreezeStall>(found[0].body)) {
+            ADD_FAILURE() << "expected one stall, got " << found.size() << " episode events";
+            return {};
+        }
+        return std::get<FreezeStall>(found[0].body).blockers;
+    }
+
+    // A task held up in a FUSE read, as a scan reports it.
+    Blocker fuse_reader() const {
+        return Blocker{7, 7, "cat", "D", "request_wait_answer", {}, container_path_, {}};
+    }
+
     ProcsWrite procs_after(std::uint32_t dev, std::uint64_t id) {
         auto event = build(write(dev, id, ControlFile::cgroup_procs, "1234\n"));
         EXPECT_TRUE(std::holds_alternative<ProcsWrite>(event.body));
@@ -480,10 +502,8 @@ TEST_F(EventPipelineTest, BlockersSeenOutsideAFreezeAreDiscarded) {
 // state file reads THAWED (runc's thaw windows are 10 ms in every 12), and its own verdict
 // decides whether the blockers count.
 TEST_F(EventPipelineTest, TheTaskIteratorsVerdictDecidesWithoutStateReads) {
-    auto w = write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n");
-    w.mono_ns = 1'000 * ms;
-    build(w);
-    blockers_ = {Blocker{7, 7, "cat", "D", "request_wait_answer", {}, container_path_, {}}};
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    blockers_ = {fuse_reader()};
     state_ = FreezeState::thawed;
     scan_verdict_ = false; // the scan fell in a thaw window: every task was asked to thaw
     pipeline_->tick(1'100 * ms);
@@ -497,18 +517,15 @@ TEST_F(EventPipelineTest, TheTaskIteratorsVerdictDecidesWithoutStateReads) {
     EXPECT_EQ(state_reads_.size(), 2u) << "one read before each scan, none after";
     events_.clear();
     pipeline_->tick(1'600 * ms);
-    auto stalls = episodes();
-    ASSERT_EQ(stalls.size(), 1u);
-    ASSERT_EQ(std::get<FreezeStall>(stalls[0].body).blockers.size(), 1u);
-    EXPECT_EQ(std::get<FreezeStall>(stalls[0].body).blockers[0].comm, "cat");
+    auto named = stall_blockers();
+    ASSERT_EQ(named.size(), 1u);
+    EXPECT_EQ(named[0].comm, "cat");
 }
 
 // Inside a long backlog only blockers are looked for: the episodes' view lags behind the kernel,
 // so neither a completion seen now nor a stall is decided there.
 TEST_F(EventPipelineTest, SamplingBetweenTicksOnlyRecordsBlockers) {
-    auto w = write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n");
-    w.mono_ns = 1'000 * ms;
-    build(w);
+    write_v1_state("FROZEN\n", 1'000 * ms);
     events_.clear();
     state_ = FreezeState::frozen;
     pipeline_->sample_blockers(1'100 * ms);
@@ -519,38 +536,30 @@ TEST_F(EventPipelineTest, SamplingBetweenTicksOnlyRecordsBlockers) {
     EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).outcome, EpisodeOutcome::frozen);
 
     // A second freeze, held up this time.
-    auto again = write(v1_dev, container_id_, ControlFile::freezer_state, "THAWED\n");
-    again.mono_ns = 1'102 * ms;
-    build(again);
-    w.mono_ns = 1'103 * ms;
-    build(w);
+    write_v1_state("THAWED\n", 1'102 * ms);
+    write_v1_state("FROZEN\n", 1'103 * ms);
     events_.clear();
     state_ = FreezeState::freezing;
     scan_verdict_ = true;
-    blockers_ = {Blocker{7, 7, "cat", "D", "request_wait_answer", {}, container_path_, {}}};
+    blockers_ = {fuse_reader()};
     pipeline_->sample_blockers(1'700 * ms);
     EXPECT_EQ(blocker_scans_.size(), 1u);
     EXPECT_TRUE(events_.empty()) << "no stall decided between ticks";
     blockers_.clear(); // gone by the next tick: the sample is what the stall names
     pipeline_->tick(1'701 * ms);
-    auto stalls = episodes();
-    ASSERT_EQ(stalls.size(), 1u);
-    ASSERT_EQ(std::get<FreezeStall>(stalls[0].body).blockers.size(), 1u);
-    EXPECT_EQ(std::get<FreezeStall>(stalls[0].body).blockers[0].comm, "cat");
+    auto named = stall_blockers();
+    ASSERT_EQ(named.size(), 1u);
+    EXPECT_EQ(named[0].comm, "cat");
 }
 
 TEST_F(EventPipelineTest, BlockersOfAScanThatSawNoFreezeAreDiscarded) {
-    auto w = write(v1_dev, container_id_, ControlFile::freezer_state, "FROZEN\n");
-    w.mono_ns = 1'000 * ms;
-    build(w);
-    blockers_ = {Blocker{7, 7, "sleep", "S", "hrtimer_nanosleep", {}, container_path_, {}}};
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    blockers_ = {fuse_reader()};
     state_ = FreezeState::freezing;
     scan_verdict_ = false;
     for (int t = 1'100; t <= 1'600; t += 10)
         pipeline_->tick(t * ms);
-    auto stalls = episodes();
-    ASSERT_EQ(stalls.size(), 1u);
-    EXPECT_TRUE(std::get<FreezeStall>(stalls[0].body).blockers.empty());
+    EXPECT_TRUE(stall_blockers().empty());
     EXPECT_GE(blocker_scans_.size(), 40u) << "a scan that saw no freeze is tried again";
 }
 
