@@ -16,6 +16,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "freezeprobe_events.h"
+#include "event_layout.h"
 #include "maps.bpf.h"
 #include "cgroup_file.bpf.h"
 #include "syscall_hooks.bpf.h"

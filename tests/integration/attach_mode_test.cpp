@@ -106,7 +106,7 @@ TEST(AttachModeTest, EveryModeThatAttachesReportsTheSameEvents) {
             write_control_file_or_throw(c1.file("freezer.state"), "FROZEN");
             std::string state;
             for (int i = 0; i < 100 && state != "FROZEN\n"; ++i, ::usleep(10'000))
-                state = read_control_file(c1.file("freezer.state"));
+                state = read_file(c1.file("freezer.state"));
             EXPECT_EQ(state, "FROZEN\n");
             write_control_file_or_throw(c1.file("freezer.state"), "THAWED");
             write_control_file_or_throw(c2.file("cgroup.procs"), std::to_string(sleeper.pid()));
@@ -114,7 +114,7 @@ TEST(AttachModeTest, EveryModeThatAttachesReportsTheSameEvents) {
             std::string events;
             for (int i = 0; i < 100 && events.find("frozen 1") == std::string::npos;
                  ++i, ::usleep(10'000))
-                events = read_control_file(c2.file("cgroup.events"));
+                events = read_file(c2.file("cgroup.events"));
             EXPECT_NE(events.find("frozen 1"), std::string::npos) << events;
             write_control_file_or_throw(c2.file("cgroup.freeze"), "0");
             EXPECT_EQ(write_control_file(c2.file("cgroup.procs"), "abc"), EINVAL);
@@ -145,6 +145,17 @@ TEST(AttachModeTest, EveryModeThatAttachesReportsTheSameEvents) {
     ASSERT_FALSE(seen.empty());
     auto &first = seen.begin()->second;
     EXPECT_GE(first.size(), 9u) << ::testing::PrintToString(first);
+    if (seen.size() == 1) {
+        // Nothing to compare with: the one mode's events were checked above; the VM runner's
+        // kernels, where every mode attaches, run the comparison.
+        auto only = to_string(seen.begin()->first);
+        RecordProperty("compared_modes", only + " only");
+        std::printf("AttachModeTest: only %s attaches on this kernel: its events are checked, "
+                    "the comparison across modes runs in the VM\n",
+                    only.c_str());
+        return;
+    }
+    RecordProperty("compared_modes", std::to_string(seen.size()));
     for (const auto &[mode, lines] : seen)
         EXPECT_EQ(lines, first) << to_string(mode) << " differs from "
                                 << to_string(seen.begin()->first);

@@ -30,17 +30,17 @@ using namespace std::chrono_literals;
 
 // The state letter of /proc/PID/stat (after the comm, which may hold spaces or parentheses).
 char task_state(pid_t pid) {
-    auto stat = read_control_file("/proc/" + std::to_string(pid) + "/stat");
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
     auto close = stat.rfind(')');
     return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
 }
 
 std::string wchan(pid_t pid) {
-    return read_control_file("/proc/" + std::to_string(pid) + "/wchan");
+    return read_file("/proc/" + std::to_string(pid) + "/wchan");
 }
 
 bool is_mounted(const std::string &mount_point) {
-    std::istringstream mounts(read_control_file("/proc/mounts"));
+    std::istringstream mounts(read_file("/proc/mounts"));
     for (std::string line; std::getline(mounts, line);) {
         std::istringstream fields(line);
         std::string source, target;
@@ -61,7 +61,7 @@ std::vector<pid_t> children_in_d_state() {
         pid_t pid = std::atoi(entry->d_name);
         if (pid <= 0)
             continue;
-        auto stat = read_control_file("/proc/" + std::to_string(pid) + "/stat");
+        auto stat = read_file("/proc/" + std::to_string(pid) + "/stat");
         auto close = stat.rfind(')');
         if (close == std::string::npos)
             continue;
@@ -77,7 +77,7 @@ std::vector<pid_t> children_in_d_state() {
 
 // The value of the "frozen" key in a v2 cgroup.events file, or -1.
 int v2_frozen(const ScratchCgroup &cg) {
-    std::istringstream events(read_control_file(cg.file("cgroup.events")));
+    std::istringstream events(read_file(cg.file("cgroup.events")));
     for (std::string key, value; events >> key >> value;)
         if (key == "frozen")
             return std::stoi(value);
@@ -86,7 +86,7 @@ int v2_frozen(const ScratchCgroup &cg) {
 
 std::string v1_state(const ScratchCgroup &cg) {
     // Reading freezer.state is what moves a FREEZING cgroup on to FROZEN once it can.
-    return std::string(trim(read_control_file(cg.file("freezer.state"))));
+    return std::string(trim(read_file(cg.file("freezer.state"))));
 }
 
 std::string scratch_cgroup_name() {

@@ -156,7 +156,7 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
 
     // The report.
     nlohmann::json j;
-    ASSERT_NO_THROW(j = nlohmann::json::parse(read_control_file(report.string())));
+    ASSERT_NO_THROW(j = nlohmann::json::parse(read_file(report.string())));
     EXPECT_EQ(j["containers"].size(), static_cast<std::size_t>(n));
 
     // Prometheus and JUnit, checked by the tools that read them.
@@ -167,7 +167,7 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
     EXPECT_EQ(prom.exit_code, 0) << prom.out << prom.err;
     auto xml = run_process({"/usr/bin/xmllint", "--noout", junit.string()});
     EXPECT_EQ(xml.exit_code, 0) << xml.err;
-    auto junit_text = read_control_file(junit.string());
+    auto junit_text = read_file(junit.string());
     EXPECT_EQ(std::count(junit_text.begin(), junit_text.end(), '\x1b'), 0);
     std::size_t testcases = 0;
     const std::string per_cgroup = "<testcase classname=\"freezeprobe.v"; // not the run's own
@@ -197,9 +197,9 @@ TEST_F(WrittenBytesTest, NoBreakSpaceIsTrimmedLikeTheKernelDoes) {
     ScratchCgroup cg2(v2(), prefix_ + "/nbsp");
     ThawGuard thaw1(cg1), thaw2(cg2);
     write_control_file_or_throw(cg2.file("cgroup.freeze"), "1\xa0");
-    ASSERT_EQ(trim(read_control_file(cg2.file("cgroup.freeze"))), "1") << "the kernel froze it";
+    ASSERT_EQ(trim(read_file(cg2.file("cgroup.freeze"))), "1") << "the kernel froze it";
     write_control_file_or_throw(cg1.file("freezer.state"), "FROZEN\xa0");
-    ASSERT_EQ(trim(read_control_file(cg1.file("freezer.state"))), "FROZEN");
+    ASSERT_EQ(trim(read_file(cg1.file("freezer.state"))), "FROZEN");
     ASSERT_TRUE(wait_for([](const std::vector<Event> &e) {
         return of_type<FreezeEpisode>(e).size() >= 2;
     })) << events_.size();

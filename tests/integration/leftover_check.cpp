@@ -52,7 +52,7 @@ void remove_cgroup_tree(const Hierarchy &h, const fs::path &top) {
             write_control_file(dir / "freezer.state", "THAWED");
         if (h.version == 2)
             write_control_file(dir / "cgroup.freeze", "0");
-        std::istringstream pids(read_control_file(dir / "cgroup.procs"));
+        std::istringstream pids(read_file(dir / "cgroup.procs"));
         for (std::string pid; pids >> pid;)
             write_control_file(h.mount_point + "/cgroup.procs", pid);
         ::rmdir(dir.c_str());

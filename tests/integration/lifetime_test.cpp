@@ -66,7 +66,7 @@ TEST_F(LifetimeTest, StopSignalsWriteTheReportAndDetach) {
         std::this_thread::sleep_for(300ms);
         auto r = probe.stop(sig);
         ASSERT_EQ(r.exit_code, 0) << r.err;
-        auto j = nlohmann::json::parse(read_control_file(report.string()));
+        auto j = nlohmann::json::parse(read_file(report.string()));
         ASSERT_EQ(j["containers"].size(), 1u) << j.dump(2);
         EXPECT_EQ(j["containers"][0]["container"]["id"], id);
         EXPECT_EQ(j["containers"][0]["episodes"]["thawed"], 1) << j.dump(2);
@@ -114,9 +114,26 @@ TEST_F(LifetimeTest, StopWhileTheOutputPipeIsFullLosesNothing) {
         for (int i = 0; i < writes; ++i)
             ASSERT_EQ(write_control_file(cg.file("cgroup.procs"), "x"), EINVAL);
     }
-    std::this_thread::sleep_for(500ms); // the probe is now blocked in write(2) on stdout
+    // The probe must be blocked in write(2) on its stdout, a full pipe nobody reads, when the
+    // stop request comes: wait until its main thread sleeps in pipe_write.
+    auto wchan = [&] { return read_file("/proc/" + std::to_string(probe.pid()) + "/wchan"); };
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (wchan() != "pipe_write" && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(wchan(), "pipe_write") << "the probe never blocked on the full pipe";
     ASSERT_EQ(::kill(probe.pid(), SIGINT), 0);
-    std::this_thread::sleep_for(300ms); // and gets the signal there; only then is it read
+    // The signal is taken there (no longer pending) and the write goes on blocked; only then is
+    // the pipe read.
+    auto pending = [&] {
+        auto status = read_file("/proc/" + std::to_string(probe.pid()) + "/status");
+        return status.find("ShdPnd:\t0000000000000000") == std::string::npos ||
+               status.find("SigPnd:\t0000000000000000") == std::string::npos;
+    };
+    until = std::chrono::steady_clock::now() + 10s;
+    while (pending() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_FALSE(pending()) << "SIGINT was never taken";
+    EXPECT_EQ(wchan(), "pipe_write") << "the interrupted write did not go on";
     auto r = probe.wait(10'000);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     int seen = 0;
@@ -149,7 +166,6 @@ TEST_F(LifetimeTest, TwoInstancesBothSeeEverything) {
             second.collect_output();
         }
     }
-    std::this_thread::sleep_for(500ms);
     using Seen = std::tuple<std::string, std::string, std::string, int, std::int64_t>;
     auto writes = [](const ProcessResult &r) {
         std::multiset<Seen> out;

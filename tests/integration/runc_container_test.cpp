@@ -45,13 +45,13 @@ std::vector<std::string> leftover_cgroups() {
 
 // True while pid exists and is not a zombie.
 bool alive(pid_t pid) {
-    std::string stat = read_control_file(fmt::format("/proc/{}/stat", pid));
+    std::string stat = read_file(fmt::format("/proc/{}/stat", pid));
     auto close = stat.rfind(')');
     return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
 }
 
 std::string state(const std::string &file) {
-    return std::string(trim(read_control_file(file)));
+    return std::string(trim(read_file(file)));
 }
 
 TEST(RuncContainerTest, PauseResumeExecAndCleanup) {
@@ -70,7 +70,7 @@ TEST(RuncContainerTest, PauseResumeExecAndCleanup) {
 
     pid_t pid = c->init_pid();
     ASSERT_GT(pid, 0);
-    std::string proc_cgroup = read_control_file(fmt::format("/proc/{}/cgroup", pid));
+    std::string proc_cgroup = read_file(fmt::format("/proc/{}/cgroup", pid));
     EXPECT_NE(proc_cgroup.find(":freezer:" + spec.cgroups_path + "\n"), std::string::npos)
         << proc_cgroup;
     EXPECT_EQ(state(freezer + "/freezer.state"), "THAWED");

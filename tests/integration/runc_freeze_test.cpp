@@ -128,18 +128,18 @@ TEST_F(RuncFreezeTest, CgroupV2PauseAndResumeAreFrozenThenThawed) {
     RuncContainer container(spec_v2({"/bin/sleep", "3600"}));
     pid_t init = container.init_pid();
     auto path = v1_container_path(pod_, id_);
-    auto proc_cgroup = read_control_file(fmt::format("/proc/{}/cgroup", init));
+    auto proc_cgroup = read_file(fmt::format("/proc/{}/cgroup", init));
     EXPECT_NE(proc_cgroup.find("\n0::" + path + "\n"), std::string::npos) << proc_cgroup;
     EXPECT_EQ(proc_cgroup.find(":freezer:" + path), std::string::npos)
         << "runc in v2 mode makes no v1 cgroup";
-    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.procs"))), std::to_string(init));
+    EXPECT_EQ(trim(read_file(v2_file("cgroup.procs"))), std::to_string(init));
 
     auto paused = container.pause();
     ASSERT_EQ(paused.exit_code, 0) << paused.err;
-    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.freeze"))), "1");
+    EXPECT_EQ(trim(read_file(v2_file("cgroup.freeze"))), "1");
     auto resumed = container.resume();
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.freeze"))), "0");
+    EXPECT_EQ(trim(read_file(v2_file("cgroup.freeze"))), "0");
 
     ASSERT_TRUE(wait_for([](auto &ev) { return of_type<FreezeEpisode>(ev).size() >= 2; }));
     auto episodes = of_type<FreezeEpisode>(events_);
@@ -204,8 +204,8 @@ TEST_F(RuncFreezeTest, CgroupV2PauseTimesOutWhileAFuseReadBlocksAndTheFreezeStay
     EXPECT_NE(stall.diagnosis.find("request_wait_answer"), std::string::npos);
 
     // runc gave up without thawing: the freeze is still pending, so there is no episode yet.
-    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.freeze"))), "1");
-    EXPECT_NE(read_control_file(v2_file("cgroup.events")).find("frozen 0"), std::string::npos);
+    EXPECT_EQ(trim(read_file(v2_file("cgroup.freeze"))), "1");
+    EXPECT_NE(read_file(v2_file("cgroup.events")).find("frozen 0"), std::string::npos);
     collect_for(200ms);
     EXPECT_TRUE(of_type<FreezeEpisode>(events_).empty());
 
@@ -227,8 +227,8 @@ TEST_F(RuncFreezeTest, CgroupV2PauseTimesOutWhileAFuseReadBlocksAndTheFreezeStay
     EXPECT_LE(episode.duration_ns, static_cast<std::uint64_t>(since_asked.count()));
     ASSERT_EQ(episode.blockers.size(), 1u) << "the last blockers seen";
     EXPECT_EQ(episode.blockers[0].pid, static_cast<std::uint32_t>(cat));
-    EXPECT_NE(read_control_file(v2_file("cgroup.events")).find("frozen 1"), std::string::npos);
-    EXPECT_EQ(trim(read_control_file(v2_file("cgroup.procs"))), std::to_string(cat));
+    EXPECT_NE(read_file(v2_file("cgroup.events")).find("frozen 1"), std::string::npos);
+    EXPECT_EQ(trim(read_file(v2_file("cgroup.procs"))), std::to_string(cat));
     EXPECT_EQ(of_type<FreezeEpisode>(events_).size(), 1u);
 }
 

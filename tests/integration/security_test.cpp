@@ -27,7 +27,7 @@ struct Listener {
 std::vector<Listener> listeners(pid_t pid) {
     std::vector<Listener> out;
     for (const char *file : {"tcp", "tcp6"}) {
-        std::istringstream in(read_control_file(fmt::format("/proc/{}/net/{}", pid, file)));
+        std::istringstream in(read_file(fmt::format("/proc/{}/net/{}", pid, file)));
         std::string line;
         std::getline(in, line); // header
         while (std::getline(in, line)) {
@@ -126,15 +126,15 @@ TEST_F(ReportFilesTest, PlantedLinksAreReplacedNeverFollowed) {
 
     auto r = run();
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(read_control_file(victim.string()), "precious\n");
+    EXPECT_EQ(read_file(victim.string()), "precious\n");
     EXPECT_EQ(mode_of(victim), S_IFREG | 0600);
     EXPECT_EQ(fs::last_write_time(victim), victim_mtime);
     EXPECT_FALSE(fs::exists(dir_ / "created-through-link"));
     for (auto name : {"report.json", "junit.xml", "freezeprobe.prom"}) {
         EXPECT_TRUE(S_ISREG(mode_of(dir_ / name))) << name << " is still a link";
-        EXPECT_FALSE(read_control_file((dir_ / name).string()).empty()) << name;
+        EXPECT_FALSE(read_file((dir_ / name).string()).empty()) << name;
     }
-    EXPECT_NO_THROW(nlohmann::json::parse(read_control_file((dir_ / "report.json").string())));
+    EXPECT_NO_THROW(nlohmann::json::parse(read_file((dir_ / "report.json").string())));
     // Nothing else was left in the directory (no temporary file).
     std::size_t entries = 0;
     for ([[maybe_unused]] auto &e : fs::directory_iterator(dir_.path()))

@@ -15,29 +15,15 @@
 namespace freezeprobe::testing {
 namespace {
 
-pid_t spawn(const std::vector<std::string> &argv, int out[2], int err[2],
-            const std::function<void()> &before_exec) {
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
-        throw std::runtime_error("pipe2 failed");
-    pid_t pid = ::fork();
-    if (pid < 0)
-        throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        ::dup2(out[1], 1);
-        ::dup2(err[1], 2);
-        ::setpgid(0, 0);
-        if (before_exec)
-            before_exec();
-        std::vector<char *> args;
-        for (auto &a : argv)
-            args.push_back(const_cast<char *>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    ::close(out[1]);
-    ::close(err[1]);
-    return pid;
+// The tests' children run in a process group of their own, so that a test's Ctrl-C does not reach
+// them twice.
+Child spawn_in_group(const std::vector<std::string> &argv,
+                     const std::function<void()> &before_exec) {
+    return spawn_process(argv, {ChildStdio::pipe, false, {}, [&before_exec] {
+                                    ::setpgid(0, 0);
+                                    if (before_exec)
+                                        before_exec();
+                                }});
 }
 
 // Reads what is available from the fds into the strings until both reach EOF or time runs out.
@@ -95,21 +81,20 @@ std::vector<nlohmann::json> json_lines(const std::string &text) {
 
 ProcessResult run_process(const std::vector<std::string> &argv,
                           const std::function<void()> &before_exec) {
-    int out[2], err[2];
+    auto child = spawn_in_group(argv, before_exec);
     ProcessResult r;
-    pid_t pid = spawn(argv, out, err, before_exec);
-    drain(out[0], err[0], r.out, r.err, 60'000);
-    ::close(out[0]);
-    ::close(err[0]);
-    r.exit_code = reap(pid, 10'000);
+    drain(child.out_fd, child.err_fd, r.out, r.err, 60'000);
+    ::close(child.out_fd);
+    ::close(child.err_fd);
+    r.exit_code = reap(child.pid, 10'000);
     return r;
 }
 
 RunningProcess::RunningProcess(const std::vector<std::string> &argv) {
-    int out[2], err[2];
-    pid_ = spawn(argv, out, err, {});
-    out_fd_ = out[0];
-    err_fd_ = err[0];
+    auto child = spawn_in_group(argv, {});
+    pid_ = child.pid;
+    out_fd_ = child.out_fd;
+    err_fd_ = child.err_fd;
 }
 
 RunningProcess::~RunningProcess() {

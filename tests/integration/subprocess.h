@@ -1,6 +1,8 @@
 // Runs the freezeprobe binary as a child process for the command-line tests.
 #pragma once
 
+#include "process.h"
+
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -10,13 +12,10 @@
 
 namespace freezeprobe::testing {
 
-struct ProcessResult {
-    int exit_code = -1; // -1 when killed by a signal
-    std::string out;
-    std::string err;
-};
+using freezeprobe::ProcessResult;
 
-// Runs argv to completion, capturing stdout and stderr. before_exec runs in the child.
+// Runs argv to completion (at most 70 s), capturing stdout and stderr, with util/process.h's
+// spawn_process in a process group of its own. before_exec runs in the child.
 ProcessResult run_process(const std::vector<std::string> &argv,
                           const std::function<void()> &before_exec = {});
 

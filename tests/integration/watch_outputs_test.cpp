@@ -55,9 +55,9 @@ class WatchOutputsTest : public ::testing::Test {
         return run_process(all);
     }
     nlohmann::json report() {
-        return nlohmann::json::parse(read_control_file((dir_ / "report.json").string()));
+        return nlohmann::json::parse(read_file((dir_ / "report.json").string()));
     }
-    std::string junit() { return read_control_file((dir_ / "junit_freezeprobe.xml").string()); }
+    std::string junit() { return read_file((dir_ / "junit_freezeprobe.xml").string()); }
     void expect_valid_xml() {
         auto r =
             run_process({"/usr/bin/xmllint", "--noout", (dir_ / "junit_freezeprobe.xml").string()});
@@ -184,7 +184,7 @@ TEST_F(WatchOutputsTest, MetricsFileIsWritten) {
     auto r = run_process({freezeprobe_binary(), "--events", "none", "--duration", "0.5",
                           "--metrics-file", metrics.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto text = read_control_file(metrics.string());
+    auto text = read_file(metrics.string());
     EXPECT_NE(text.find("freezeprobe_events_lost_total 0"), std::string::npos) << text;
     EXPECT_EQ(fs::status(metrics).permissions() & fs::perms::others_read, fs::perms::others_read);
 }

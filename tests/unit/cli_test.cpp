@@ -1,4 +1,4 @@
-// The command line of DESIGN.md section 5: defaults, options, and the exit codes for help,
+// The command line of docs/report.md: defaults, options, and the exit codes for help,
 // version and usage errors.
 #include "cli.h"
 

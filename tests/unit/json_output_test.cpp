@@ -1,4 +1,4 @@
-// The JSON lines of DESIGN.md section 5: every line parses back, carries every contract key with
+// The JSON lines of docs/events.md: every line parses back, carries every contract key with
 // the contract type, and stays one line whatever bytes the kernel or the cgroup tree handed us.
 #include "json_output.h"
 

@@ -1,9 +1,11 @@
-// The Prometheus names of DESIGN.md section 5 in text format 0.0.4: exact sample lines, HELP and
+// The Prometheus names of docs/report.md in text format 0.0.4: exact sample lines, HELP and
 // TYPE for every family, cumulative histograms, label values that survive hostile cgroup names,
 // and the whole text accepted by `promtool check metrics`; and the --metrics-file rewrite.
 #include "prometheus_metrics.h"
 
-#include "metrics_file.h"
+#include "process.h"
+#include "read_file.h"
+#include "report_file.h"
 
 #include <gtest/gtest.h>
 
@@ -306,25 +308,19 @@ std::pair<int, std::string> promtool_check(const std::string &promtool, const st
     std::filesystem::create_directories(dir);
     auto in_path = (dir / "in.prom").string(), out_path = (dir / "out.txt").string();
     std::ofstream(in_path, std::ios::binary) << text;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        int in = ::open(in_path.c_str(), O_RDONLY);
-        int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0)
-            ::_exit(126);
-        ::dup2(in, 0);
-        ::dup2(out, 1);
-        ::dup2(out, 2);
-        const char *argv[] = {promtool.c_str(), "check", "metrics", nullptr};
-        ::execv(argv[0], const_cast<char **>(argv));
-        ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    std::ifstream out_file(out_path);
-    std::string output((std::istreambuf_iterator<char>(out_file)), {});
+    // stdin from the file; stdout and stderr together in one file.
+    auto r = run_process({promtool, "check", "metrics"}, std::chrono::seconds(60),
+                         {ChildStdio::null, false, {}, [&in_path, &out_path] {
+                              int in = ::open(in_path.c_str(), O_RDONLY);
+                              int out =
+                                  ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                              ::dup2(in, 0);
+                              ::dup2(out, 1);
+                              ::dup2(out, 2);
+                          }});
+    std::string output = read_file(out_path);
     std::filesystem::remove_all(dir);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+    return {r.exit_code, output};
 }
 
 TEST(PrometheusMetrics, PromtoolAcceptsTheText) {
@@ -342,18 +338,16 @@ TEST(PrometheusMetrics, PromtoolAcceptsTheText) {
     }
 }
 
-TEST(MetricsFile, RewritesAtomicallyWithMode0644WhateverTheUmask) {
+TEST(MetricsFile, WatchRewritesItAtomicallyWithMode0644WhateverTheUmask) {
     auto dir = std::filesystem::temp_directory_path() /
                ("freezeprobe-metrics-file-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     auto path = (dir / "freezeprobe.prom").string();
     auto old_umask = ::umask(077);
-    write_metrics_file(path, "old\n");
-    write_metrics_file(path, prometheus_text(sample_aggregator()));
+    write_file_atomically(path, "old\n", 0644);
+    write_file_atomically(path, prometheus_text(sample_aggregator()), 0644);
     ::umask(old_umask);
-    std::ifstream in(path);
-    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}),
-              prometheus_text(sample_aggregator()));
+    EXPECT_EQ(read_file(path), prometheus_text(sample_aggregator()));
     struct stat st {};
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0644u);
@@ -362,7 +356,7 @@ TEST(MetricsFile, RewritesAtomicallyWithMode0644WhateverTheUmask) {
         names.push_back(entry.path().filename());
     EXPECT_EQ(names, std::vector<std::string>{"freezeprobe.prom"});
     try {
-        write_metrics_file((dir / "missing" / "x.prom").string(), "x");
+        write_file_atomically((dir / "missing" / "x.prom").string(), "x", 0644);
         ADD_FAILURE() << "no exception";
     } catch (const std::system_error &e) {
         EXPECT_NE(std::string(e.what()).find((dir / "missing" / "x.prom").string()),

@@ -1,5 +1,6 @@
 // Report files: written whole or not at all, with the mode asked for, replacing (never following)
 // a link planted at the path; and the up-front check that says why a path will not do.
+#include "read_file.h"
 #include "report_file.h"
 
 #include <gtest/gtest.h>
@@ -26,12 +27,7 @@ class ReportFile : public testing::Test {
     }
     void TearDown() override { fs::remove_all(dir_); }
 
-    static std::string read(const fs::path &path) {
-        std::ifstream in(path, std::ios::binary);
-        std::stringstream s;
-        s << in.rdbuf();
-        return s.str();
-    }
+    static std::string read(const fs::path &path) { return read_file(path.string()); }
     std::size_t entries() const {
         return static_cast<std::size_t>(
             std::distance(fs::directory_iterator(dir_), fs::directory_iterator()));

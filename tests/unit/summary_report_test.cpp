@@ -1,4 +1,4 @@
-// The summary report of DESIGN.md section 5: parses back, carries every key with the contract's
+// The summary report of docs/report.md: parses back, carries every key with the contract's
 // type, lists cgroups in a stable order, and stays valid JSON for hostile cgroup names.
 #include "summary_report.h"
 

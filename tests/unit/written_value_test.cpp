@@ -1,6 +1,7 @@
 // What the kernel makes of the bytes written to a control file: the trimmed value, the pid a
 // cgroup.procs/tasks write names (kstrtoint(strstrip(buf), 0)), and errno names.
 #include "written_value.h"
+#include "errno_name.h"
 
 #include <gtest/gtest.h>
 

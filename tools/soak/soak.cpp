@@ -13,6 +13,7 @@
 // Prints the figures and exits 0 when every check passes, 1 otherwise.
 #include "cgroup_hierarchies.h"
 #include "hang_fuse.h"
+#include "process.h"
 #include "scratch.h"
 #include "text_util.h"
 
@@ -58,24 +59,18 @@ class Probe {
   public:
     Probe(const Settings &s, const std::vector<std::string> &args, Counts &counts)
         : counts_(counts) {
-        int out[2];
-        if (::pipe2(out, O_CLOEXEC) != 0)
-            throw std::runtime_error("pipe2");
         err_path_ = fmt::format("/tmp/freezeprobe-soak-{}.err", ::getpid());
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            ::dup2(out[1], 1);
-            ::dup2(err, 2);
-            std::vector<char *> argv{const_cast<char *>(s.binary.c_str())};
-            for (auto &a : args)
-                argv.push_back(const_cast<char *>(a.c_str()));
-            argv.push_back(nullptr);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        ::close(out[1]);
-        reader_ = std::thread([this, fd = out[0]] { read_lines(fd); });
+        std::vector<std::string> argv{s.binary};
+        argv.insert(argv.end(), args.begin(), args.end());
+        // stdout is read here; stderr goes to a file, read when the soak fails.
+        auto child = spawn_process(argv, {ChildStdio::pipe, false, {}, [this] {
+                                              int err = ::open(err_path_.c_str(),
+                                                               O_WRONLY | O_CREAT | O_TRUNC, 0600);
+                                              ::dup2(err, 2);
+                                          }});
+        pid_ = child.pid;
+        ::close(child.err_fd);
+        reader_ = std::thread([this, fd = child.out_fd] { read_lines(fd); });
     }
     ~Probe() {
         if (pid_ > 0 && !exit_) {
@@ -94,7 +89,7 @@ class Probe {
                 return true;
         return false;
     }
-    std::string stderr_text() const { return read_control_file(err_path_); }
+    std::string stderr_text() const { return read_file(err_path_); }
     int stop() {
         ::kill(pid_, SIGINT);
         int status = 0;
@@ -150,10 +145,10 @@ struct Usage {
 
 Usage usage_of(pid_t pid) {
     Usage u;
-    for (auto line : split(read_control_file(fmt::format("/proc/{}/status", pid)), '\n'))
+    for (auto line : split(read_file(fmt::format("/proc/{}/status", pid)), '\n'))
         if (line.starts_with("VmRSS:"))
             u.rss_kib = std::stoull(std::string(trim(line.substr(6))));
-    auto stat = read_control_file(fmt::format("/proc/{}/stat", pid));
+    auto stat = read_file(fmt::format("/proc/{}/stat", pid));
     auto fields = split(stat.substr(stat.rfind(')') + 2), ' ');
     if (fields.size() > 12)
         u.cpu_s = (std::stod(std::string(fields[11])) + std::stod(std::string(fields[12]))) /
@@ -209,7 +204,7 @@ class Churn {
         std::this_thread::sleep_for(3s);
         fuse.answer_reads();
         for (auto until = Clock::now() + 5s;
-             trim(read_control_file(cg.file("freezer.state"))) != "FROZEN" && Clock::now() < until;)
+             trim(read_file(cg.file("freezer.state"))) != "FROZEN" && Clock::now() < until;)
             std::this_thread::sleep_for(20ms);
         write_control_file_or_throw(cg.file("freezer.state"), "THAWED");
         reader.wait_exit(5s);
@@ -236,7 +231,7 @@ class Churn {
                                     v1 ? "FROZEN" : "1");
         ++cycles_;
         for (auto until = Clock::now() + 2s; Clock::now() < until;) {
-            auto state = read_control_file(cg.file(v1 ? "freezer.state" : "cgroup.events"));
+            auto state = read_file(cg.file(v1 ? "freezer.state" : "cgroup.events"));
             if (v1 ? trim(state) == "FROZEN" : state.find("frozen 1") != std::string::npos)
                 break;
             std::this_thread::sleep_for(1ms);
@@ -346,7 +341,7 @@ int run(const Settings &s) {
     last = usage_of(probe.pid());
     peak_after.rss_kib = std::max(peak_after.rss_kib, last.rss_kib);
     int exit_code = probe.stop();
-    auto metrics_text = read_control_file(metrics);
+    auto metrics_text = read_file(metrics);
     ::unlink(metrics.c_str());
 
     std::lock_guard lock(counts.mu);

@@ -1,5 +1,7 @@
-// The command line (DESIGN.md section 5), parsed into Options without side effects.
+// The command line (docs/report.md), parsed into Options without side effects.
 #pragma once
+
+#include "line_sink.h" // EventFormat
 
 #include <cstdint>
 #include <optional>
@@ -10,7 +12,6 @@
 namespace freezeprobe {
 
 enum class Command { watch, doctor, demo };
-enum class EventFormat { text, json, none };
 
 struct Options {
     Command command = Command::watch;

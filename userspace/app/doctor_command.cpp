@@ -4,7 +4,7 @@
 #include "commands.h"
 #include "privileges.h"
 #include "probe_session.h"
-#include "runc_container.h"
+#include "process.h"
 
 #include <fmt/format.h>
 #include <sys/utsname.h>

@@ -1,5 +1,6 @@
 #include "cgroup_hierarchies.h"
 
+#include "read_file.h"
 #include "text_util.h"
 
 #include <algorithm>
@@ -9,13 +10,6 @@
 
 namespace freezeprobe {
 namespace {
-
-std::string read_all(const char *path) {
-    std::ifstream in(path);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 // mountinfo escapes space, tab, newline and backslash in paths as \ooo.
 std::string unescape_octal(std::string_view s) {
@@ -117,8 +111,8 @@ void assign_hierarchy_ids(std::vector<Hierarchy> &hierarchies, std::string_view 
 }
 
 std::vector<Hierarchy> discover_hierarchies() {
-    auto hierarchies = parse_cgroup_mounts(read_all("/proc/self/mountinfo"));
-    assign_hierarchy_ids(hierarchies, read_all("/proc/self/cgroup"));
+    auto hierarchies = parse_cgroup_mounts(read_file("/proc/self/mountinfo"));
+    assign_hierarchy_ids(hierarchies, read_file("/proc/self/cgroup"));
     return hierarchies;
 }
 

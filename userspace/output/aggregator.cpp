@@ -1,5 +1,6 @@
 #include "aggregator.h"
 
+#include "errno_name.h"
 #include "text_output.h"
 #include "written_value.h"
 

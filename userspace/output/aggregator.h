@@ -1,5 +1,5 @@
 // Per-cgroup and node-wide aggregates of the event stream, for the summary report, JUnit and the
-// Prometheus metrics (DESIGN.md section 5). Built in userspace from the events the pipeline
+// Prometheus metrics (docs/report.md). Built in userspace from the events the pipeline
 // already delivers: every write is an event anyway, so keeping histograms in BPF maps as well
 // would only add a second copy of the work to the kernel's hot path.
 #pragma once

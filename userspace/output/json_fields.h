@@ -1,5 +1,5 @@
 // JSON fragments that more than one output shares, so that a container looks the same in the
-// JSON lines and in the summary report (DESIGN.md section 5).
+// JSON lines and in the summary report (docs/events.md).
 #pragma once
 
 #include "container_resolver.h"

@@ -1,5 +1,6 @@
 #include "json_output.h"
 
+#include "errno_name.h"
 #include "json_writer.h"
 #include "time_format.h"
 #include "written_value.h"

@@ -1,4 +1,4 @@
-// One JSON object per event, on one line, with the keys of DESIGN.md section 5. Strings from the
+// One JSON object per event, on one line, with the keys of docs/events.md. Strings from the
 // kernel or the cgroup tree (paths, comms, written bytes) may hold any byte: invalid UTF-8 is
 // replaced by U+FFFD and control characters are escaped, so every line is valid JSON.
 #pragma once

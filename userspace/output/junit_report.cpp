@@ -27,9 +27,8 @@ std::string xml_chars(std::string_view s) {
         if (c.valid && xml_char(c.code_point)) {
             out.append(s.substr(i, c.length));
         } else {
-            // One per character XML does not allow, one per byte that is not UTF-8.
-            for (std::size_t k = 0; k < (c.valid ? 1 : c.length); ++k)
-                out += replacement_character;
+            // One per character XML does not allow, one per invalid sequence (utf8.h).
+            out += replacement_character;
         }
         i += c.length;
     }

@@ -1,4 +1,4 @@
-// The JUnit report (`--junit FILE`, DESIGN.md section 5), for CI systems that collect JUnit XML
+// The JUnit report (`--junit FILE`, docs/report.md), for CI systems that collect JUnit XML
 // (Jenkins, GitLab, GitHub actions). Shape:
 //
 //   <testsuites ...><testsuite name="freezeprobe" tests= failures= errors="0" time= timestamp=>

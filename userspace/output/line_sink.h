@@ -3,7 +3,6 @@
 // Text lines fold repeated writes (RepeatFolder); JSON lines are all written.
 #pragma once
 
-#include "cli.h"
 #include "event_model.h"
 #include "live_view.h"
 #include "repeat_folder.h"
@@ -12,6 +11,9 @@
 #include <string>
 
 namespace freezeprobe {
+
+// --events: how live events are written.
+enum class EventFormat { text, json, none };
 
 class LineSink {
   public:

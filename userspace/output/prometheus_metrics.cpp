@@ -53,8 +53,7 @@ std::string prometheus_label_value(std::string_view value) {
         auto c = decode_utf8(value, 0);
         auto n = c.length;
         if (!c.valid) {
-            for (std::size_t k = 0; k < n; ++k)
-                out += replacement_character; // one per invalid byte
+            out += replacement_character; // one per invalid sequence, as every output (utf8.h)
             value.remove_prefix(n);
             continue;
         }

@@ -1,5 +1,5 @@
 // The Aggregator's node-wide series in the Prometheus text exposition format 0.0.4, for /metrics
-// and for node_exporter's textfile collector (DESIGN.md section 5):
+// and for node_exporter's textfile collector (docs/report.md):
 //
 //   freezeprobe_freeze_episodes_total{outcome,hierarchy,container_id,pod_uid}   counter
 //   freezeprobe_freeze_duration_seconds                                         histogram

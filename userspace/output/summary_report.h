@@ -1,4 +1,4 @@
-// The summary report (`--report FILE`, DESIGN.md section 5): one pretty-printed JSON document
+// The summary report (`--report FILE`, docs/report.md): one pretty-printed JSON document
 // with the run's facts and one entry per cgroup seen. Like the JSON lines, it stays valid JSON
 // whatever bytes a cgroup name holds (invalid UTF-8 becomes U+FFFD).
 #pragma once

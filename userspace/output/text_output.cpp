@@ -1,5 +1,6 @@
 #include "text_output.h"
 
+#include "errno_name.h"
 #include "text_util.h"
 #include "time_format.h"
 #include "written_value.h"

@@ -2,7 +2,7 @@
 
 #include "bpf_probe.h"
 #include "container_resolver.h"
-#include "scratch.h"
+#include "read_file.h"
 #include "text_util.h"
 
 #include <filesystem>
@@ -23,7 +23,7 @@ std::vector<Member> members(const Hierarchy &h, const std::string &cgroup_path) 
     std::vector<Member> out;
     const char *list = h.version == 1 ? "tasks" : "cgroup.threads";
     auto add = [&](const fs::path &dir) {
-        std::istringstream tids(read_control_file((dir / list).string()));
+        std::istringstream tids(read_file((dir / list).string()));
         auto rel = "/" + dir.lexically_relative(h.mount_point).string();
         if (rel == "/.")
             rel = "/";
@@ -40,7 +40,7 @@ std::vector<Member> members(const Hierarchy &h, const std::string &cgroup_path) 
 }
 
 std::string read_proc(std::uint32_t tid, const char *file) {
-    return read_control_file("/proc/" + std::to_string(tid) + "/" + file);
+    return read_file("/proc/" + std::to_string(tid) + "/" + file);
 }
 
 std::uint32_t tgid_of(std::uint32_t tid) {

@@ -1,5 +1,5 @@
-// The freeze state machine, one per cgroup (DESIGN.md section 4). It turns freeze and thaw
-// requests, reads of the freeze state, v2 frozen notifications, joins and removals into
+// The freeze state machine, one per cgroup (docs/episodes-and-blockers.md). It turns freeze and
+// thaw requests, reads of the freeze state, v2 frozen notifications, joins and removals into
 // episodes, and says when an episode has been pending long enough to look for blockers.
 // Pure logic over monotonic timestamps: no I/O, so every sequence can be unit-tested.
 #pragma once

@@ -1,5 +1,5 @@
 // Resolved events: what the sinks (JSON lines, text lines, and later reports) consume.
-// The shape follows the interface contract in DESIGN.md section 5.
+// The shape follows the contract in docs/events.md.
 #pragma once
 
 #include "container_resolver.h"

@@ -1,7 +1,7 @@
 #include "probe_session.h"
 
 #include "records.h"
-#include "scratch.h"
+#include "read_file.h"
 #include "text_util.h"
 #include "time_format.h"
 
@@ -13,7 +13,7 @@ namespace {
 std::optional<FreezeState> read_freeze_state(const Hierarchy &h, const std::string &path) {
     auto dir = h.mount_point + (path == "/" ? "" : path);
     if (h.version == 1) {
-        auto text = read_control_file(dir + "/freezer.state"); // trim() views into it
+        auto text = read_file(dir + "/freezer.state"); // trim() views into it
         auto state = trim(text);
         if (state == "FROZEN")
             return FreezeState::frozen;
@@ -21,8 +21,8 @@ std::optional<FreezeState> read_freeze_state(const Hierarchy &h, const std::stri
             return FreezeState::freezing;
         return state == "THAWED" ? std::optional(FreezeState::thawed) : std::nullopt;
     }
-    auto frozen = reads_as_frozen(read_control_file(dir + "/cgroup.events"));
-    auto freeze_text = read_control_file(dir + "/cgroup.freeze");
+    auto frozen = reads_as_frozen(read_file(dir + "/cgroup.events"));
+    auto freeze_text = read_file(dir + "/cgroup.freeze");
     auto requested = trim(freeze_text);
     if (!frozen || requested.empty())
         return std::nullopt;

@@ -79,12 +79,4 @@ std::optional<bool> freeze_request(bool v1_freezer_state, std::string_view raw) 
     return std::nullopt;
 }
 
-std::optional<std::string> errno_name(int err) {
-    if (err == 0)
-        return std::nullopt;
-    if (const char *name = strerrorname_np(err))
-        return std::string(name);
-    return std::nullopt;
-}
-
 } // namespace freezeprobe

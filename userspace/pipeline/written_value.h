@@ -20,7 +20,4 @@ std::optional<std::int64_t> written_pid(std::string_view raw);
 // false thaw (THAWED, 0), nullopt anything else (the kernel refuses it).
 std::optional<bool> freeze_request(bool v1_freezer_state, std::string_view raw);
 
-// "EINVAL" for 22; nullopt for 0 or a number the C library does not name.
-std::optional<std::string> errno_name(int err);
-
 } // namespace freezeprobe

@@ -7,7 +7,9 @@
 
 namespace freezeprobe {
 
-// U+FFFD, what every output puts in place of bytes that are not UTF-8.
+// U+FFFD, what every output (JSON lines and reports, Prometheus label values, JUnit XML) puts in
+// place of bytes that are not UTF-8: one per invalid sequence as decode_utf8 takes it (Unicode's
+// "maximal subpart" practice, which is also nlohmann::json's), never one per byte.
 inline constexpr std::string_view replacement_character = "\xef\xbf\xbd";
 
 struct Utf8Char {
