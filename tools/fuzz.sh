@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the libFuzzer targets of tests/fuzz (built by the main build into BUILD/tests/fuzz) for a
-# while each, starting from the seed corpus in tests/fuzz/corpus, and prints one line of figures
-# per fuzzer. Exits non-zero if one finds a crash (the input is kept in the artifact directory).
+# Runs the libFuzzer targets of tests/fuzz (built by the instrumented build into
+# BUILD/instrumented/tests/fuzz) for a while each, starting from the seed corpus in
+# tests/fuzz/corpus, and prints one line of figures per fuzzer. Exits non-zero if one finds a
+# crash (the input is kept in the artifact directory).
 #
 #   tools/fuzz.sh [--fuzz-dir DIR] [--seconds N] [--artifacts DIR] [FUZZER...]
 #
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-fuzz_dir=$here/build/tests/fuzz
+fuzz_dir=$here/build/instrumented/tests/fuzz
 seconds=5
 artifacts=""
 fuzzers=()
@@ -20,7 +21,7 @@ while (($#)); do
     --fuzz-dir) fuzz_dir=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --artifacts) artifacts=$2; shift 2 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) fuzzers+=("$1"); shift ;;
   esac
