@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "hang_fuse.h"
 #include "line_sink.h"
+#include "private_layout.h"
 #include "probe_session.h"
 #include "runc_container.h"
 #include "scratch.h"
@@ -18,6 +19,7 @@
 #include <fmt/format.h>
 #include <functional>
 #include <future>
+#include <optional>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,14 +63,19 @@ bool names_fuse_blocker(const std::vector<Blocker> &blockers, pid_t pid) {
 
 class Demo {
   public:
-    Demo(const Options &options, const Hierarchy &v1, const Hierarchy &v2)
+    // Without a v1 freezer (v1 null) the demo runs its v2 steps, the stuck freeze in v2, and
+    // says what it left out.
+    Demo(const Options &options, const Hierarchy *v1, const Hierarchy &v2)
         : options_(options), prefix_(fmt::format("/freezeprobe-demo-{}", ::getpid())),
           pod_uid_(random_uuid()), v1_id_(random_hex(64)), v2_id_(random_hex(64)),
           sink_(options.events, stdout),
-          v1_(v1, fmt::format("{}/kubepods/burstable/pod{}/{}", prefix_, pod_uid_, v1_id_)),
           v2_(v2, fmt::format("{0}/kubepods.slice/kubepods-besteffort.slice/"
                               "kubepods-besteffort-pod{1}.slice/cri-containerd-{2}.scope",
-                              prefix_, underscored(pod_uid_), v2_id_)) {}
+                              prefix_, underscored(pod_uid_), v2_id_)) {
+        if (v1)
+            v1_.emplace(*v1,
+                        fmt::format("{}/kubepods/burstable/pod{}/{}", prefix_, pod_uid_, v1_id_));
+    }
 
     int run();
 
@@ -99,8 +106,9 @@ class Demo {
     const Options &options_;
     std::string prefix_, pod_uid_, v1_id_, v2_id_;
     LineSink sink_;
-    SleeperProcess sleeper_; // declared before the cgroups: they are removed first
-    ScratchCgroup v1_, v2_;
+    SleeperProcess sleeper_;          // declared before the cgroups: they are removed first
+    std::optional<ScratchCgroup> v1_; // none when the kernel has no v1 freezer
+    ScratchCgroup v2_;
     std::unique_ptr<ProbeSession> session_;
     std::vector<Expectation> expected_;
     std::vector<Event> seen_;
@@ -138,19 +146,27 @@ bool Demo::pump_until(const std::function<bool()> &pred, std::chrono::millisecon
 
 void Demo::basic_freezes() {
     auto pid = std::to_string(sleeper_.pid());
-    step(fmt::format("a process (pid {}) joins both containers through cgroup.procs", pid));
-    write(v1_, "cgroup.procs", pid, "join v1");
-    write(v2_, "cgroup.procs", pid, "join v2");
+    if (!v1_) {
+        step(fmt::format("a process (pid {}) joins the v2 container through cgroup.procs (the "
+                         "v1 container's join and freeze are left out: no v1 freezer)",
+                         pid));
+        write(v2_, "cgroup.procs", pid, "join v2");
+    } else {
+        step(fmt::format("a process (pid {}) joins both containers through cgroup.procs", pid));
+        write(*v1_, "cgroup.procs", pid, "join v1");
+        write(v2_, "cgroup.procs", pid, "join v2");
 
-    step("freeze and thaw the v1 container (freezer.state), reading the state like runc");
-    write(v1_, "freezer.state", "FROZEN", "v1 freeze");
-    pump_until([&] { return trim(read_control_file(v1_.file("freezer.state"))) == "FROZEN"; }, 2s);
-    write(v1_, "freezer.state", "THAWED", "v1 thaw");
-    auto v1 = v1_.path();
-    expect("v1 episode: frozen",
-           [v1](auto &e) { return is_episode(e, v1, EpisodeOutcome::frozen); });
-    expect("v1 episode: thawed",
-           [v1](auto &e) { return is_episode(e, v1, EpisodeOutcome::thawed); });
+        step("freeze and thaw the v1 container (freezer.state), reading the state like runc");
+        write(*v1_, "freezer.state", "FROZEN", "v1 freeze");
+        pump_until([&] { return trim(read_control_file(v1_->file("freezer.state"))) == "FROZEN"; },
+                   2s);
+        write(*v1_, "freezer.state", "THAWED", "v1 thaw");
+        auto v1 = v1_->path();
+        expect("v1 episode: frozen",
+               [v1](auto &e) { return is_episode(e, v1, EpisodeOutcome::frozen); });
+        expect("v1 episode: thawed",
+               [v1](auto &e) { return is_episode(e, v1, EpisodeOutcome::thawed); });
+    }
 
     step("freeze the v2 container (cgroup.freeze); a second process joins while it is frozen");
     SleeperProcess joiner;
@@ -178,24 +194,32 @@ void Demo::basic_freezes() {
 
 void Demo::bad_writes() {
     step("bad writes: each must come back with the kernel's errno");
-    write(v1_, "freezer.state", "BOGUS", "bad v1 state");
+    if (v1_)
+        write(*v1_, "freezer.state", "BOGUS", "bad v1 state");
     write(v2_, "cgroup.freeze", "2", "out-of-range v2 value");
     write(v2_, "cgroup.procs", "abc", "not a pid");
-    write(v1_, "cgroup.procs", std::to_string(vanished_pid()), "pid that does not exist");
+    write(v1_ ? *v1_ : v2_, "cgroup.procs", std::to_string(vanished_pid()),
+          "pid that does not exist");
     pump_for(50ms);
 }
 
 void Demo::stuck_freeze() {
-    step("a stuck freeze: a process of the v1 container reads a FUSE file that is never "
-         "answered, and the container is frozen; the demo answers the read after 2 s");
+    // In the v1 container, runc's case; in the v2 one when there is no v1 freezer.
+    const ScratchCgroup &cg = v1_ ? *v1_ : v2_;
+    const char *version = v1_ ? "v1" : "v2";
+    const char *state_file = v1_ ? "freezer.state" : "cgroup.freeze";
+    step(
+        fmt::format("a stuck freeze: a process of the {} container reads a FUSE file that is never "
+                    "answered, and the container is frozen; the demo answers the read after 2 s",
+                    version));
     HangReader reader;
-    ThawGuard thaw(v1_);
+    ThawGuard thaw(cg);
     HangFuse fuse;
-    reader.start(fuse.file_path(), {v1_.file("cgroup.procs")});
+    reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
     if (!fuse.wait_for_held_reads(1, 5s))
         throw std::runtime_error("the FUSE read was not held");
     say(fmt::format("pid {} is blocked reading {}", reader.pid(), fuse.file_path()));
-    write(v1_, "freezer.state", "FROZEN", "v1 freeze, held up");
+    write(cg, state_file, v1_ ? "FROZEN" : "1", fmt::format("{} freeze, held up", version));
     auto pid = reader.pid();
     expect("stall names the FUSE reader", [pid](auto &e) {
         auto *s = std::get_if<FreezeStall>(&e.body);
@@ -204,7 +228,7 @@ void Demo::stuck_freeze() {
     pump_for(2s);
     say("answering the FUSE read");
     fuse.answer_reads();
-    auto v1 = v1_.path();
+    auto v1 = cg.path();
     auto frozen_episodes = [&] {
         return std::count_if(seen_.begin(), seen_.end(),
                              [&](auto &e) { return is_episode(e, v1, EpisodeOutcome::frozen); });
@@ -215,13 +239,18 @@ void Demo::stuck_freeze() {
         return is_episode(e, v1, EpisodeOutcome::frozen) &&
                std::get<FreezeEpisode>(e.body).duration_ns >= 2'000'000'000;
     });
-    write(v1_, "freezer.state", "THAWED", "v1 thaw");
+    write(cg, state_file, v1_ ? "THAWED" : "0", fmt::format("{} thaw", version));
     reader.wait_exit(2s);
     pump_for(50ms);
 }
 
 void Demo::runc_containers() {
     auto runc = find_runc();
+    if (!v1_) {
+        step("real containers: left out: this kernel has no v1 freezer, and runc's \"unable to "
+             "freeze\" is its v1 path (its v2 path waits 10 s and leaves the freeze pending)");
+        return;
+    }
     if (!runc) {
         step("real containers: runc is not installed, skipped (tools/setup.sh installs it)");
         return;
@@ -284,8 +313,11 @@ int Demo::run() {
         sink_(e);
         seen_.push_back(e);
     });
-    say(fmt::format("v1 container {} (cgroupfs driver, burstable pod {})\n      at {}",
-                    v1_id_.substr(0, 12), pod_uid_, v1_.dir()));
+    if (v1_)
+        say(fmt::format("v1 container {} (cgroupfs driver, burstable pod {})\n      at {}",
+                        v1_id_.substr(0, 12), pod_uid_, v1_->dir()));
+    else
+        say("no v1 container: this kernel has no v1 freezer (/proc/cgroups)");
     say(fmt::format("v2 container {} (systemd driver, besteffort pod {})\n      at {}",
                     v2_id_.substr(0, 12), pod_uid_, v2_.dir()));
     basic_freezes();
@@ -298,7 +330,8 @@ int Demo::run() {
     int rc = check();
     session_.reset();
     v2_.remove();
-    v1_.remove();
+    if (v1_)
+        v1_->remove();
     say(fmt::format("removed the scratch cgroups under {}", prefix_));
     return rc;
 }
@@ -325,15 +358,30 @@ int run_demo(const Options &options) {
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
     const Hierarchy *v2 = find_v2(hierarchies);
+    // A v2-only host (or a legacy v1 one): the demo builds a hybrid layout in its own mount
+    // namespace, with a v1 freezer when the kernel has one, so that runc takes its v1 path.
     if (!v1 || !v2) {
-        fmt::print(stderr,
-                   "freezeprobe: the demo needs both a v1 freezer and a cgroup v2 mount "
-                   "(found: v1 freezer {}, v2 {})\n",
-                   v1 ? v1->mount_point : "none", v2 ? v2->mount_point : "none");
+        try {
+            for (auto &line : enter_private_hybrid_layout())
+                fmt::print("demo: {}\n", line);
+        } catch (const std::exception &e) {
+            fmt::print(stderr, "freezeprobe: the demo could not build its own cgroup layout: {}\n",
+                       e.what());
+            return exit_cannot_run;
+        }
+        hierarchies = discover_hierarchies();
+        v1 = find_v1_controller(hierarchies, "freezer");
+        v2 = find_v2(hierarchies);
+    }
+    if (!v2) {
+        fmt::print(stderr, "freezeprobe: the demo needs a cgroup v2 mount (found none)\n");
         return exit_cannot_run;
     }
+    if (!v1)
+        fmt::print("demo: this kernel has no v1 freezer (/proc/cgroups): the v1 steps and runc's "
+                   "\"unable to freeze\" are left out\n");
     try {
-        Demo demo(options, *v1, *v2);
+        Demo demo(options, v1, *v2);
         return demo.run();
     } catch (const std::exception &e) {
         fmt::print(stderr, "freezeprobe: demo failed: {}\n", e.what());

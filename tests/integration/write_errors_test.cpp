@@ -20,6 +20,8 @@ struct BadWrite {
 };
 
 TEST_F(WriteErrorsTest, EachBadWriteCarriesTheKernelErrno) {
+    REQUIRE_V1_FREEZER(v1_);
+    REQUIRE_V2(v2_);
     ScratchCgroup c1(v1(), prefix_ + "/bad");
     ScratchCgroup c2(v2(), prefix_ + "/bad");
     std::vector<BadWrite> table = {
@@ -58,7 +60,7 @@ TEST_F(WriteErrorsTest, EachBadWriteCarriesTheKernelErrno) {
 }
 
 TEST_F(WriteErrorsTest, WriteIntoRemovedCgroupFails) {
-    for (const Hierarchy *h : {&v1(), &v2()}) {
+    for (const Hierarchy *h : freezable()) {
         SCOPED_TRACE("v" + std::to_string(h->version));
         events_.clear();
         auto path = prefix_ + "/gone";
