@@ -360,7 +360,7 @@ int run_demo(const Options &options) {
     const Hierarchy *v2 = find_v2(hierarchies);
     // A v2-only host (or a legacy v1 one): the demo builds a hybrid layout in its own mount
     // namespace, with a v1 freezer when the kernel has one, so that runc takes its v1 path.
-    if (!v1 || !v2) {
+    if ((!v1 && kernel_has_v1_controller("freezer")) || !v2) {
         try {
             for (auto &line : enter_private_hybrid_layout())
                 fmt::print("demo: {}\n", line);

@@ -30,6 +30,23 @@ std::string base_name(const std::string &path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// The super options of init's cgroup2 mount without rw/ro ("nsdelegate,memory_recursiveprot"),
+// or "" when it has none.
+std::string cgroup2_options_of_init() {
+    std::ifstream in("/proc/1/mountinfo");
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto init = parse_cgroup_mounts(text.str());
+    const Hierarchy *v2 = find_v2(init);
+    if (!v2)
+        return "";
+    std::string out;
+    for (auto opt : split(v2->options, ','))
+        if (opt != "rw" && opt != "ro" && !opt.empty())
+            out += (out.empty() ? "" : ",") + std::string(opt);
+    return out;
+}
+
 } // namespace
 
 bool proc_cgroups_enables(std::string_view proc_cgroups, std::string_view controller) {
@@ -109,10 +126,16 @@ std::vector<std::string> enter_private_hybrid_layout() {
                                        std::strerror(errno)));
     }
     if (!have_v2) {
+        // A new cgroup2 mount applies its options to the one cgroup2 superblock, for the whole
+        // host: take them from a cgroup2 mount of init's namespace, if it has one (hidden here),
+        // so that none is reset (nsdelegate, memory_recursiveprot...).
+        auto options = cgroup2_options_of_init();
         make_dir("/sys/fs/cgroup/unified");
-        check(::mount("cgroup2", "/sys/fs/cgroup/unified", "cgroup2", 0, nullptr),
+        check(::mount("cgroup2", "/sys/fs/cgroup/unified", "cgroup2", 0,
+                      options.empty() ? nullptr : options.c_str()),
               "mounting cgroup2");
-        done.push_back("mounted cgroup v2 at /sys/fs/cgroup/unified");
+        done.push_back("mounted cgroup v2 at /sys/fs/cgroup/unified" +
+                       (options.empty() ? std::string() : " (options " + options + ")"));
     }
     return done;
 }
