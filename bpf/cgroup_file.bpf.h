@@ -46,9 +46,10 @@ static __always_inline struct file *current_fd_file(unsigned int fd)
 
 /*
  * The file_operations of kernfs files, learned from the first file seen on a cgroup filesystem
- * (the symbol is not in kallsyms without CONFIG_KALLSYMS_ALL; the loader makes one zero-byte
- * write to a cgroup file right after attaching). Once known, a write to any other kind of file
- * costs one read of its f_op; only kernfs files (cgroupfs, sysfs) go on to the superblock check.
+ * (the symbol is not in kallsyms without CONFIG_KALLSYMS_ALL; the loader reads one cgroup file
+ * right after attaching, never writes one: a write takes cgroup_mutex). Once known, a write to
+ * any other kind of file costs one read of its f_op; only kernfs files (cgroupfs, sysfs) go on to
+ * the superblock check.
  */
 const void *kernfs_file_fops = NULL;
 

@@ -46,7 +46,7 @@ static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool re
 		return 0;
 	kernfs_file_fops = fops;
 
-	/* A zero-byte write changes nothing; the loader's calibration write is one. */
+	/* A zero-byte write or read says nothing. */
 	io.count = PT_REGS_PARM3(regs);
 	if (!io.count || !watched_cgroup_file(inode, sb, version, reading, &io.cg))
 		return 0;

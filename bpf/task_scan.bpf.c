@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * A task iterator run on demand when a freeze stalls: one fp_task_state per
- * user task. It needs no trampoline, so it works in every attach mode.
+ * user task that its v1 or v2 freezer asks to freeze (every other task is left
+ * in the kernel). It needs no trampoline, so it works in every attach mode.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -46,6 +47,15 @@ int scan_tasks(struct bpf_iter__task *ctx)
 
 	if (!task || (task->flags & PF_KTHREAD))
 		return 0;
+	/*
+	 * Only tasks whose freezer asks them to freeze go to userspace: a task nobody is freezing
+	 * neither blocks a freeze nor is held by one, and a big node has tens of thousands of
+	 * them, read every few milliseconds while a freeze is pending.
+	 */
+	s.v1_freezing = v1_freezing(task);
+	s.v2_freezing = BPF_CORE_READ(task, cgroups, dfl_cgrp, freezer.e_freeze) > 0;
+	if (!s.v1_freezing && !s.v2_freezing)
+		return 0;
 	s.pid = task->tgid;
 	s.tid = task->pid;
 	if (bpf_core_field_exists(task->__state))
@@ -62,8 +72,6 @@ int scan_tasks(struct bpf_iter__task *ctx)
 	 */
 	s.v1_frozen = (s.state & TASK_FROZEN) || (s.flags & PF_FROZEN);
 	s.v2_frozen = BPF_CORE_READ_BITFIELD(task, frozen);
-	s.v1_freezing = v1_freezing(task);
-	s.v2_freezing = BPF_CORE_READ(task, cgroups, dfl_cgrp, freezer.e_freeze) > 0;
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	return 0;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reproducible overhead benchmark for freezeprobe (root; cgroup v1 freezer + v2 at /sys/fs/cgroup).
+# Reproducible overhead benchmark for freezeprobe (root; a cgroup v1 freezer and cgroup v2, found in
+# mountinfo).
 #   tools/bench.sh [--rounds N] [--quick] [--out FILE] [--binary PATH]
 # Rounds are interleaved (none / freezeprobe / bpftrace alternate within every round); medians and
 # with/without ratios come from the same run. bpftrace is optional: skipped with a message if absent.
@@ -15,7 +16,7 @@ while (($#)); do
     --quick) QUICK=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     --binary) FP=$2; shift 2 ;;
-    -h | --help) sed -n '2,5p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -24,7 +25,19 @@ done
 [[ -x $FP ]] || { echo "bench: $FP not built" >&2; exit 1; }
 
 TMP=$(mktemp -d /tmp/freezeprobe-bench.XXXXXX)
-V2=/sys/fs/cgroup/unified/freezeprobe-bench-$$ V1=/sys/fs/cgroup/freezer/freezeprobe-bench-$$
+# The hierarchies from mountinfo (field 5 the mount point; after "-": type, source, super options).
+cgroup_mount() { # $1: cgroup2, or a v1 controller
+  awk -v want="$1" '{ for (i = 7; $i != "-"; i++);
+    if ((want == "cgroup2" && $(i+1) == "cgroup2") ||
+        ($(i+1) == "cgroup" && ("," $(i+3) ",") ~ ("," want ","))) { print $5; exit } }' /proc/self/mountinfo
+}
+V2_MOUNT=$(cgroup_mount cgroup2) V1_MOUNT=$(cgroup_mount freezer)
+[[ -n $V2_MOUNT && -n $V1_MOUNT ]] || {
+  echo "bench: needs a v1 freezer and a cgroup v2 mount (found: '${V1_MOUNT}' '${V2_MOUNT}');" \
+    "on a v2-only host: bash tools/layout.sh hybrid -- bash tools/bench.sh" >&2
+  exit 1
+}
+V2=$V2_MOUNT/freezeprobe-bench-$$ V1=$V1_MOUNT/freezeprobe-bench-$$
 PIDS=() MOUNTED_TRACEFS=0 OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
   local p

@@ -83,7 +83,8 @@ TEST(AttachModeTest, EveryModeThatAttachesReportsTheSameEvents) {
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
     const Hierarchy *v2 = find_v2(hierarchies);
-    ASSERT_TRUE(v1 && v2);
+    REQUIRE_V1_FREEZER(v1);
+    REQUIRE_V2(v2);
     auto refused = try_each_mode();
     std::map<AttachMode, std::vector<std::string>> seen;
     for (auto mode : all_attach_modes) {

@@ -31,6 +31,7 @@ std::uint64_t inode_of(const std::string &dir) {
 }
 
 TEST_F(ChurnTest, CgroupRemovedWhileFreezingEndsItsEpisodeRemoved) {
+    REQUIRE_V1_FREEZER(v1_);
     ScratchCgroup parent(v1(), prefix_ + "/parent");
     auto dir = parent.dir() + "/going";
     ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
@@ -53,6 +54,8 @@ TEST_F(ChurnTest, CgroupRemovedWhileFreezingEndsItsEpisodeRemoved) {
 // 400 cgroups, v1 and v2, made and removed one after the other under 8 reused names: each write
 // event carries the id of the directory written and the path that id had.
 TEST_F(ChurnTest, ShortLivedCgroupsAreEachNamedRight) {
+    REQUIRE_V1_FREEZER(v1_);
+    REQUIRE_V2(v2_);
     ScratchCgroup parent1(v1(), prefix_ + "/churn");
     ScratchCgroup parent2(v2(), prefix_ + "/churn");
     std::map<std::pair<int, std::uint64_t>, std::string> path_of; // (version, id) -> path
@@ -94,6 +97,7 @@ TEST_F(ChurnTest, ShortLivedCgroupsAreEachNamedRight) {
 // fails), so the connection is aborted rather than the held reads failed: failing only the first
 // left the second held for ever in the VM, and the test waiting for the child.
 TEST_F(ChurnTest, ThreadKilledInAWatchedWriteLeavesNoEntryInFlight) {
+    REQUIRE_V1_FREEZER(v1_);
     ScratchCgroup cg(v1(), prefix_ + "/killed-writer");
     HangFuse fuse;
     auto file = fuse.file_path();

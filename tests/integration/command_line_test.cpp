@@ -22,7 +22,7 @@ TEST(CommandLine, WatchPrintsContractJsonAndStopsOnSignal) {
     REQUIRE_PRIVILEGES();
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
-    ASSERT_NE(v1, nullptr);
+    REQUIRE_V1_FREEZER(v1);
     auto prefix = unique_prefix();
     auto id = random_hex(64);
     auto pod = random_uuid();

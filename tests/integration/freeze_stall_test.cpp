@@ -88,11 +88,13 @@ class FreezeStallTest : public ProbeTest {
 };
 
 TEST_F(FreezeStallTest, V1FuseReaderHoldsTheFreezeUntilAnswered) {
+    REQUIRE_V1_FREEZER(v1_);
     auto id = random_hex(64);
     stall_then_freeze(v1(), v1_container_path(random_uuid(), id), id, "FROZEN", "THAWED");
 }
 
 TEST_F(FreezeStallTest, V2FuseReaderHoldsTheFreezeUntilAnswered) {
+    REQUIRE_V2(v2_);
     auto id = random_hex(64);
     stall_then_freeze(v2(), v2_container_path(random_uuid(), id), id, "1", "0");
 }
@@ -100,7 +102,7 @@ TEST_F(FreezeStallTest, V2FuseReaderHoldsTheFreezeUntilAnswered) {
 TEST_F(FreezeStallTest, FrozenTasksAreNotBlockers) {
     // Two sleepers freeze at once, the FUSE reader does not: only the reader is a blocker, for
     // v1 (frozen tasks show state D there too) and v2.
-    for (const Hierarchy *h : {&v1(), &v2()}) {
+    for (const Hierarchy *h : freezable()) {
         SCOPED_TRACE("v" + std::to_string(h->version));
         events_.clear();
         ScratchCgroup cg(*h, prefix_ + "/mixed-v" + std::to_string(h->version));

@@ -28,6 +28,7 @@ void expect_write(const Event &e, const FreezeWrite &w, const ScratchCgroup &cg,
 }
 
 TEST_F(FreezeWriteTest, V1FrozenAndThawedAreCaptured) {
+    REQUIRE_V1_FREEZER(v1_);
     auto id = random_hex(64);
     auto pod = random_uuid();
     SleeperProcess sleeper; // outlives the cgroup, which thaws and releases it first
@@ -48,6 +49,7 @@ TEST_F(FreezeWriteTest, V1FrozenAndThawedAreCaptured) {
 }
 
 TEST_F(FreezeWriteTest, V2OneAndZeroAreCaptured) {
+    REQUIRE_V2(v2_);
     auto id = random_hex(64);
     auto pod = random_uuid();
     SleeperProcess sleeper;
@@ -67,6 +69,7 @@ TEST_F(FreezeWriteTest, V2OneAndZeroAreCaptured) {
 }
 
 TEST_F(FreezeWriteTest, WriterThreadIsReported) {
+    REQUIRE_V2(v2_);
     ScratchCgroup cg(v2(), prefix_ + "/threaded");
     pid_t writer_tid = 0;
     std::thread writer([&] {

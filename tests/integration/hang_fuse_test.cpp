@@ -149,7 +149,7 @@ TEST_F(HangFuseTest, HeldReadBlocksV2Freeze) {
     REQUIRE_PRIVILEGES();
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v2 = find_v2(hierarchies);
-    ASSERT_NE(v2, nullptr) << "no cgroup v2 hierarchy mounted";
+    REQUIRE_V2(v2);
     // Torn down in reverse: reads released, cgroup thawed, child reaped, cgroup removed.
     ScratchCgroup cg(*v2, scratch_cgroup_name());
     HangReader reader;
@@ -178,7 +178,7 @@ TEST_F(HangFuseTest, HeldReadBlocksV1Freeze) {
     REQUIRE_PRIVILEGES();
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
-    ASSERT_NE(v1, nullptr) << "no v1 freezer hierarchy mounted";
+    REQUIRE_V1_FREEZER(v1);
     // Torn down in reverse: reads released, cgroup thawed, child reaped, cgroup removed.
     ScratchCgroup cg(*v1, scratch_cgroup_name());
     HangReader reader;

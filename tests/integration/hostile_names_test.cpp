@@ -81,8 +81,8 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
     const Hierarchy *v2 = find_v2(hierarchies);
-    ASSERT_NE(v1, nullptr);
-    ASSERT_NE(v2, nullptr);
+    REQUIRE_V1_FREEZER(v1);
+    REQUIRE_V2(v2);
     auto prefix = unique_prefix();
 
     // Does this kernel refuse newlines in cgroup names? (Then none can reach the outputs.)
@@ -193,6 +193,8 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
 class WrittenBytesTest : public ProbeTest {};
 
 TEST_F(WrittenBytesTest, NoBreakSpaceIsTrimmedLikeTheKernelDoes) {
+    REQUIRE_V1_FREEZER(v1_);
+    REQUIRE_V2(v2_);
     ScratchCgroup cg1(v1(), prefix_ + "/nbsp");
     ScratchCgroup cg2(v2(), prefix_ + "/nbsp");
     ThawGuard thaw1(cg1), thaw2(cg2);

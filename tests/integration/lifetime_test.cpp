@@ -51,6 +51,7 @@ class LifetimeTest : public CgroupTest {
 };
 
 TEST_F(LifetimeTest, StopSignalsWriteTheReportAndDetach) {
+    REQUIRE_V2(v2_);
     for (int sig : {SIGINT, SIGTERM}) {
         SCOPED_TRACE(sig == SIGINT ? "SIGINT" : "SIGTERM");
         auto report = dir_ / ("report-" + std::to_string(sig) + ".json");
@@ -77,6 +78,7 @@ TEST_F(LifetimeTest, StopSignalsWriteTheReportAndDetach) {
 }
 
 TEST_F(LifetimeTest, NothingIsLeftInTheKernelAfterSigkill) {
+    REQUIRE_V1_FREEZER(v1_);
     // freezeprobe pins nothing: what it loads is held by its descriptors alone.
     auto pinned = [] {
         std::set<std::string> names;
@@ -106,6 +108,7 @@ TEST_F(LifetimeTest, NothingIsLeftInTheKernelAfterSigkill) {
 // A stop signal that arrives while the probe is blocked writing to a reader that is behind (the
 // pipe is full) must not fail the write: the events are delivered once the reader catches up.
 TEST_F(LifetimeTest, StopWhileTheOutputPipeIsFullLosesNothing) {
+    REQUIRE_V1_FREEZER(v1_);
     RunningProcess probe(watch_json());
     ASSERT_TRUE(probe.wait_for_stderr("attached", 10'000)) << probe.err();
     const int writes = 400; // ~600 bytes of JSON each: several times a 64 KiB pipe
@@ -147,6 +150,8 @@ TEST_F(LifetimeTest, StopWhileTheOutputPipeIsFullLosesNothing) {
 // Two probes attach the same tracepoints; each has its own ring buffer and filter state, so both
 // must report every write, the same way.
 TEST_F(LifetimeTest, TwoInstancesBothSeeEverything) {
+    REQUIRE_V1_FREEZER(v1_);
+    REQUIRE_V2(v2_);
     RunningProcess first(watch_json());
     RunningProcess second(watch_json());
     ASSERT_TRUE(first.wait_for_stderr("attached", 10'000)) << first.err();
@@ -190,6 +195,7 @@ TEST_F(LifetimeTest, TwoInstancesBothSeeEverything) {
 // `freezeprobe watch --events json | head -1`: SIGPIPE is ignored, the failed write ends the run,
 // the reports are still written and the exit code is 1 with one line naming the cause.
 TEST_F(LifetimeTest, ClosedOutputPipeEndsTheRunWithExitOne) {
+    REQUIRE_V1_FREEZER(v1_);
     auto report = dir_ / "report.json";
     RunningProcess probe(watch_json({"--report", report.string()}));
     ASSERT_TRUE(probe.wait_for_stderr("attached", 10'000)) << probe.err();

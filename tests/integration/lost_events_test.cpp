@@ -22,7 +22,7 @@ TEST(LostEvents, ForcedLossIsVisibleEverywhere) {
     ScratchDir dir("lost-events");
     auto hierarchies = discover_hierarchies();
     const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
-    ASSERT_NE(v1, nullptr);
+    REQUIRE_V1_FREEZER(v1);
     auto prefix = unique_prefix();
     auto report = dir / "report.json", metrics = dir / "freezeprobe.prom";
     RunningProcess probe({freezeprobe_binary(), "watch", "--events", "json", "--ring-buffer-kib",

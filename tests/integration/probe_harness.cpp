@@ -40,6 +40,17 @@ std::vector<std::string> test_attach_args() {
     return {"--attach", mode ? to_string(*mode) : "auto"};
 }
 
+std::string cgroup_layout(const std::vector<Hierarchy> &hierarchies) {
+    const Hierarchy *v2 = find_v2(hierarchies);
+    bool any_v1 = std::any_of(hierarchies.begin(), hierarchies.end(),
+                              [](const Hierarchy &h) { return h.version == 1; });
+    if (v2 && v2->mount_point == "/sys/fs/cgroup")
+        return "v2";
+    if (v2)
+        return any_v1 ? "hybrid" : "v2 (at " + v2->mount_point + ")";
+    return any_v1 ? "v1" : "none";
+}
+
 std::string unique_prefix() {
     static std::atomic<int> n{0};
     return fmt::format("/freezeprobe-test-{}-{}", ::getpid(), n++);
@@ -71,8 +82,15 @@ void CgroupTest::SetUp() {
     hierarchies_ = discover_hierarchies();
     v1_ = find_v1_controller(hierarchies_, "freezer");
     v2_ = find_v2(hierarchies_);
-    ASSERT_NE(v1_, nullptr) << "no v1 freezer hierarchy mounted";
-    ASSERT_NE(v2_, nullptr) << "no cgroup v2 hierarchy mounted";
+    ASSERT_TRUE(v1_ || v2_) << "neither a v1 freezer nor a cgroup v2 hierarchy is mounted";
+}
+
+std::vector<const Hierarchy *> CgroupTest::freezable() const {
+    std::vector<const Hierarchy *> out;
+    for (const Hierarchy *h : {v1_, v2_})
+        if (h)
+            out.push_back(h);
+    return out;
 }
 
 void ProbeTest::SetUp() {

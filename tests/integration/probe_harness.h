@@ -45,6 +45,25 @@ bool running_in_ci();
         }                                                                                          \
     } while (0)
 
+// The cgroup layout this process sees, from its mountinfo: "v2" (cgroup2 at /sys/fs/cgroup),
+// "hybrid" (v1 controllers and a cgroup2 mount elsewhere), "v1" (no cgroup2 mount) or "none".
+std::string cgroup_layout(const std::vector<Hierarchy> &hierarchies);
+
+// Use at the start of a test that needs the v1 freezer (hierarchy: a const Hierarchy *, null when
+// not mounted) or cgroup v2. A layout without it (tools/layout.sh makes each one in a private
+// mount namespace) truly lacks the feature: the test is skipped with the layout in the reason,
+// also under CI=true; the layout.* ctest entries list every such skip.
+#define REQUIRE_HIERARCHY(hierarchy, what)                                                         \
+    do {                                                                                           \
+        if (!(hierarchy))                                                                          \
+            GTEST_SKIP() << "layout "                                                              \
+                         << ::freezeprobe::testing::cgroup_layout(                                 \
+                                ::freezeprobe::discover_hierarchies())                             \
+                         << " has no " << (what) << " mounted";                                    \
+    } while (0)
+#define REQUIRE_V1_FREEZER(hierarchy) REQUIRE_HIERARCHY(hierarchy, "v1 freezer hierarchy")
+#define REQUIRE_V2(hierarchy) REQUIRE_HIERARCHY(hierarchy, "cgroup v2 hierarchy")
+
 // The attach mode the tests use: FREEZEPROBE_TEST_ATTACH=fentry|kprobe|tracepoint|auto (default
 // auto: nullopt). The VM runner runs the suite once per mode. An unknown value throws.
 std::optional<AttachMode> test_attach_mode();
@@ -72,7 +91,8 @@ class ScratchDir {
 };
 
 // A test on the host's cgroups: root (or a skip, a failure under CI=true), the v1 freezer and
-// the v2 hierarchies (a failure if either is missing), and a prefix of its own to create under.
+// the v2 hierarchies (null when the layout has not mounted one: a test that needs one says so
+// with REQUIRE_V1_FREEZER(v1_) / REQUIRE_V2(v2_)), and a prefix of its own to create under.
 class CgroupTest : public ::testing::Test {
   protected:
     void SetUp() override;
@@ -81,6 +101,8 @@ class CgroupTest : public ::testing::Test {
 
     const Hierarchy &v1() const { return *v1_; }
     const Hierarchy &v2() const { return *v2_; }
+    // The v1 freezer and v2 hierarchies that this layout mounts (one or both).
+    std::vector<const Hierarchy *> freezable() const;
 
     std::string prefix_;
     std::vector<Hierarchy> hierarchies_;

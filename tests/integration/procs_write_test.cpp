@@ -10,6 +10,8 @@ namespace {
 class ProcsWriteTest : public ProbeTest {};
 
 TEST_F(ProcsWriteTest, TargetPidAndFileAreReported) {
+    REQUIRE_V1_FREEZER(v1_);
+    REQUIRE_V2(v2_);
     SleeperProcess a, b; // outlive the cgroups, which release them first
     ScratchCgroup c1(v1(), prefix_ + "/procs");
     ScratchCgroup c2(v2(), prefix_ + "/procs");
@@ -43,7 +45,7 @@ TEST_F(ProcsWriteTest, TargetPidAndFileAreReported) {
 }
 
 TEST_F(ProcsWriteTest, JoinWhileFrozenIsFlagged) {
-    for (const Hierarchy *h : {&v1(), &v2()}) {
+    for (const Hierarchy *h : freezable()) {
         SCOPED_TRACE("v" + std::to_string(h->version));
         events_.clear();
         SleeperProcess first, joiner, late;

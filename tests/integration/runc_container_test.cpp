@@ -37,9 +37,9 @@ RuncContainerSpec make_spec() {
 // Every cgroup hierarchy directory that still holds the test's top-level cgroup.
 std::vector<std::string> leftover_cgroups() {
     std::vector<std::string> left;
-    for (auto &e : fs::directory_iterator("/sys/fs/cgroup"))
-        if (fs::exists(e.path() / top_component()))
-            left.push_back((e.path() / top_component()).string());
+    for (auto &h : discover_hierarchies())
+        if (fs::exists(fs::path(h.mount_point) / top_component()))
+            left.push_back((fs::path(h.mount_point) / top_component()).string());
     return left;
 }
 
@@ -58,9 +58,13 @@ TEST(RuncContainerTest, PauseResumeExecAndCleanup) {
     REQUIRE_PRIVILEGES();
     REQUIRE_RUNC();
     std::cout << "[ info     ] " << runc_version() << "\n";
+    auto hierarchies = discover_hierarchies();
+    const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
+    const Hierarchy *v2 = find_v2(hierarchies);
+    REQUIRE_V1_FREEZER(v1); // runc's cgroup v1 path; its v2 path is RuncFreezeTest's
     auto spec = make_spec();
-    std::string freezer = "/sys/fs/cgroup/freezer" + spec.cgroups_path;
-    std::string unified = "/sys/fs/cgroup/unified" + spec.cgroups_path;
+    std::string freezer = v1->mount_point + spec.cgroups_path;
+    std::string unified = v2 ? v2->mount_point + spec.cgroups_path : std::string();
 
     std::optional<RuncContainer> c;
     auto t0 = Clock::now();
@@ -81,7 +85,8 @@ TEST(RuncContainerTest, PauseResumeExecAndCleanup) {
     EXPECT_EQ(paused.exit_code, 0) << paused.err;
     EXPECT_EQ(state(freezer + "/freezer.state"), "FROZEN");
     EXPECT_EQ(state(freezer + "/freezer.self_freezing"), "1");
-    if (fs::exists(unified)) // runc's v1 manager does not freeze the hybrid unified hierarchy
+    if (!unified.empty() &&
+        fs::exists(unified)) // runc's v1 manager does not freeze the hybrid unified hierarchy
         std::cout << "[ info     ] while paused, unified cgroup.freeze="
                   << state(unified + "/cgroup.freeze") << "\n";
 

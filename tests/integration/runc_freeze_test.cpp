@@ -62,6 +62,7 @@ class RuncFreezeTest : public ProbeTest {
 };
 
 TEST_F(RuncFreezeTest, PauseAndResumeAreFrozenThenThawed) {
+    REQUIRE_V1_FREEZER(v1_);
     RuncContainer container(spec({"/bin/sleep", "3600"}));
     auto paused = container.pause();
     ASSERT_EQ(paused.exit_code, 0) << paused.err;
@@ -84,6 +85,7 @@ TEST_F(RuncFreezeTest, PauseAndResumeAreFrozenThenThawed) {
 }
 
 TEST_F(RuncFreezeTest, PauseFailsWhileAFuseReadBlocksAndTheBlockerIsNamed) {
+    REQUIRE_V1_FREEZER(v1_);
     HangFuse fuse;
     auto s = spec({"/bin/cat", "/hang/hang"});
     s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
@@ -125,6 +127,7 @@ TEST_F(RuncFreezeTest, PauseFailsWhileAFuseReadBlocksAndTheBlockerIsNamed) {
 }
 
 TEST_F(RuncFreezeTest, CgroupV2PauseAndResumeAreFrozenThenThawed) {
+    REQUIRE_V2(v2_);
     RuncContainer container(spec_v2({"/bin/sleep", "3600"}));
     pid_t init = container.init_pid();
     auto path = v1_container_path(pod_, id_);
@@ -159,6 +162,7 @@ TEST_F(RuncFreezeTest, CgroupV2PauseAndResumeAreFrozenThenThawed) {
 }
 
 TEST_F(RuncFreezeTest, CgroupV2PauseTimesOutWhileAFuseReadBlocksAndTheFreezeStaysPending) {
+    REQUIRE_V2(v2_);
     HangFuse fuse;
     auto s = spec_v2({"/bin/cat", "/hang/hang"});
     s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});

@@ -21,6 +21,8 @@ void write_many(const std::string &path, std::string_view data, int times) {
 }
 
 TEST_F(UnrelatedWritesTest, StormOfOtherWritesProducesNoEvent) {
+    REQUIRE_V1_FREEZER(v1_);
+    REQUIRE_V2(v2_);
     ScratchCgroup c1(v1(), prefix_ + "/storm");
     ScratchCgroup c2(v2(), prefix_ + "/storm");
     auto tmp = std::filesystem::path(::testing::TempDir()) / ("storm-" + random_hex(8));

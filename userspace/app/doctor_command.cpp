@@ -84,7 +84,7 @@ int run_doctor(const Options &options) {
         if (session.mode() == AttachMode::tracepoint)
             row("filter:", session.fast_filter_ready()
                                ? "fast path on (kernfs file_operations learned)"
-                               : "slow path only (no cgroup file could be written)");
+                               : "slow path only (no cgroup file could be read)");
         row("blockers:", "found with the " + session.blocker_method());
     } catch (const ProbeError &e) {
         row("chosen:", fmt::format("none: {}", e.what()));

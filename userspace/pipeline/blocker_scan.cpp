@@ -106,7 +106,10 @@ BlockerScan BlockerScanner::scan(const Hierarchy &h, const std::string &cgroup_p
     auto found = members(h, cgroup_path);
     std::map<std::uint32_t, TaskFreezeState> states;
     if (tasks_) {
-        states = tasks_->snapshot();
+        std::vector<std::uint32_t> tids;
+        for (auto &m : found)
+            tids.push_back(m.tid);
+        states = tasks_->snapshot(tids);
         out.freezing = false;
     }
     for (auto &m : found) {
@@ -117,7 +120,7 @@ BlockerScan BlockerScanner::scan(const Hierarchy &h, const std::string &cgroup_p
         if (tasks_) {
             auto s = states.find(m.tid);
             if (s == states.end())
-                continue; // gone
+                continue; // not asked to freeze (the iterator lists only those), or gone
             auto &t = s->second;
             if (!(h.version == 1 ? t.v1_freezing : t.v2_freezing))
                 continue; // thawed, or moved out meanwhile: not held up, and not holding up

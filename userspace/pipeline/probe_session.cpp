@@ -31,6 +31,12 @@ std::optional<FreezeState> read_freeze_state(const Hierarchy &h, const std::stri
     return requested == "1" ? FreezeState::freezing : FreezeState::thawed;
 }
 
+// A root file whose read takes no cgroup lock: v2 cgroup_controllers_show and v1
+// cgroup_read_notify_on_release only print a field (cgroup.procs would list every task).
+std::string calibration_file(const Hierarchy &h) {
+    return h.mount_point + (h.version == 2 ? "/cgroup.controllers" : "/notify_on_release");
+}
+
 } // namespace
 
 ProbeSession::ProbeSession(const SessionOptions &options, Sink sink)
@@ -42,8 +48,7 @@ ProbeSession::ProbeSession(const SessionOptions &options, Sink sink)
                 }) {
     ProbeOptions probe_options = options.probe;
     if (probe_options.calibration_file.empty() && !resolver_.hierarchies().empty())
-        probe_options.calibration_file =
-            resolver_.hierarchies().front().mount_point + "/cgroup.procs";
+        probe_options.calibration_file = calibration_file(resolver_.hierarchies().front());
     probe_ = BpfProbe::start(probe_options, [this](std::span<const std::byte> b) { on_record(b); });
 }
 

@@ -69,14 +69,18 @@ std::string last_libbpf_words() {
     throw ProbeError(step + ": " + std::strerror(err) + last_libbpf_words(), err);
 }
 
-// A write of zero bytes reaches sys_enter but changes nothing in the cgroup.
+// One read of a cgroup file reaches sys_enter, where the filter learns the kernfs
+// file_operations. A read, never a write: a write to a cgroup control file takes cgroup_mutex
+// before its handler looks at the bytes, and the probe must start on a node where a cgroup
+// operation hangs holding it (the fault it is there to explain).
 void calibrate(const std::string &path) {
     if (path.empty())
         return;
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return;
-    [[maybe_unused]] auto n = ::write(fd, "", 0);
+    char buf[64];
+    [[maybe_unused]] auto n = ::read(fd, buf, sizeof(buf));
     ::close(fd);
 }
 

@@ -22,8 +22,9 @@ struct ProbeOptions {
     std::optional<AttachMode> mode;
     // Power of two, at least one page. Records are ~120 bytes (writes) or ~1.1 KiB (tracepoints).
     std::uint32_t ring_buffer_bytes = 4u << 20;
-    // A cgroup control file for one zero-byte write after attach, which teaches the tracepoint
-    // mode's filter the kernfs file_operations so that other writes are rejected after one read.
+    // A cgroup file read once after attach (never written: see calibrate()), which teaches the
+    // tracepoint mode's filter the kernfs file_operations so that other writes are rejected
+    // after one read. It must be a file whose read takes no cgroup lock.
     std::string calibration_file;
 };
 

@@ -1,10 +1,12 @@
-// The libbpf wall for the task iterator (bpf/task_scan.bpf.c): a snapshot of every user task's
-// freezer state, taken on demand when a freeze stalls.
+// The libbpf wall for the task iterator (bpf/task_scan.bpf.c): a snapshot of the freezer state of
+// every user task that a freezer asks to freeze, taken on demand when a freeze stalls. The kernel
+// side leaves out the others, so the cost follows the frozen cgroups, not the node's size.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace freezeprobe {
 
@@ -29,8 +31,17 @@ class TaskScanner {
     // Loads the iterator; throws ProbeError when the kernel refuses it.
     static std::unique_ptr<TaskScanner> load();
     ~TaskScanner();
-    // tid -> state of every user task now.
+    // tid -> state of every user task whose v1 or v2 freezer asks it to freeze now (tasks not
+    // listed are not being frozen). A walk of every task on the node.
     std::map<std::uint32_t, TaskFreezeState> snapshot() const;
+    // The same for these tids only. Where the kernel parameterises task iterators (6.1 and
+    // later), each tid is its own one-task iteration, so the cost follows the number of tids, not
+    // the number of tasks on the node; elsewhere, or past max_single_task_iterations tids, it is
+    // one walk of every task.
+    std::map<std::uint32_t, TaskFreezeState> snapshot(const std::vector<std::uint32_t> &tids) const;
+    static constexpr std::size_t max_single_task_iterations = 256;
+    // Whether snapshot(tids) iterates task by task here.
+    bool iterates_single_tasks() const;
 
   private:
     struct Impl;
