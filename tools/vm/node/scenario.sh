@@ -62,7 +62,8 @@ info "kernel $(uname -r); $(systemctl --version | head -n1); $(containerd --vers
 info "cgroup: /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup), freezer $(stat -fc %T $FREEZER), unified $(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)"
 info "boot to scenario: $(cut -d' ' -f1 /proc/uptime) s uptime"
 check "systemd is PID 1" test "$(cat /proc/1/comm)" = systemd
-check "cgroup v1 (systemd legacy hierarchy)" test -f $FREEZER/freezer.state -o -d $FREEZER
+legacy() { [[ $(stat -fc %T /sys/fs/cgroup) == tmpfs && $(stat -fc %T $FREEZER) == cgroupfs ]]; }
+check "cgroup v1 (systemd's legacy hierarchy: a tmpfs of v1 mounts)" legacy
 check "freezeprobe.service is active" systemctl is-active --quiet freezeprobe.service
 check "containerd.service is active" systemctl is-active --quiet containerd.service
 unit_attached() { journalctl -u freezeprobe.service -o cat --no-pager | grep -q "attached in"; }
@@ -166,9 +167,11 @@ episode() { # the aborted freezer episode of container $1
 # and each is logged ("freeze container before SetUnitProperties failed"); runc create fails once.
 update_freezes=$(grep -c "freeze container before SetUnitProperties failed: unable to freeze" $OUT/update.txt)
 info "runc update: $update_freezes failed freezes in its log"
-# The failures of one runc process less than 250 ms apart (runc update's retry) are one episode
-# for the probe (a thaw and a new freeze within the grace window continue it, as runc's own loop
-# does every 50 tries): the writes tell how many 1000-try loops it holds.
+# The probe's episodes follow thaws, not runc's calls: a thaw followed by a new freeze within
+# 250 ms continues an episode (runc's loop thaws every 50 tries and freezes again 10 ms later).
+# So runc update's two failures 5 ms apart are one episode, and under TCG on a loaded machine,
+# where runc's 10 ms sleep can last longer than 250 ms, one runc loop can be split into several.
+# The freeze writes of the aborted episodes always add up to 1000 per failed runc freeze.
 for c in update:$id:$update_freezes create:$id2:1; do
   IFS=: read -r what cid want <<< "$c"
   ep=$(episode "$cid")
@@ -196,7 +199,7 @@ show episode-update $OUT/ep-update.json 1
 check "watch JUnit: an aborted failure per container" test "$(grep -c '<failure type="aborted"' $OUT/watch.xml)" -ge 2
 check "watch JUnit names runc and containerd-shim" grep -q 'requested by runc\[[0-9]*\] (from containerd-shim' $OUT/watch.xml
 check "watch report: both containers' aborted episodes" jq -e --arg a "$id" --arg b "$id2" \
-  '[.containers[] | select(.controllers == "freezer" and ((.container.id == $a and .episodes.aborted >= 1) or (.container.id == $b and .episodes.aborted == 1)))] | length == 2' $OUT/watch-report.json
+  '[.containers[] | select(.controllers == "freezer" and (.container.id == $a or .container.id == $b) and .episodes.aborted >= 1)] | length == 2' $OUT/watch-report.json
 grep -m1 '<failure type="aborted"' $OUT/watch.xml | cut -c1-600 | sed 's/^/NODE-OUT junit | /'
 
 # The unit's own outputs: metrics while it runs, the report once systemd stops it.
@@ -209,9 +212,9 @@ systemctl stop freezeprobe.service
 report=/var/lib/freezeprobe/report.json
 check "unit report written on stop" test -s $report
 check "unit report: both containers aborted, by runc" jq -e --arg a "$id" --arg b "$id2" \
-  '[.containers[] | select(.controllers == "freezer" and ((.container.id == $a and .episodes.aborted >= 1) or (.container.id == $b and .episodes.aborted == 1)) and (.failures | map(.kind == "aborted" and (.message | test("requested by runc\\[[0-9]+\\] \\(from "))) | any))] | length == 2' $report
+  '[.containers[] | select(.controllers == "freezer" and (.container.id == $a or .container.id == $b) and .episodes.aborted >= 1 and (.failures | map(.kind == "aborted" and (.message | test("requested by runc\\[[0-9]+\\] \\(from "))) | any))] | length == 2' $report
 check "unit report: the create's runc from containerd-shim" jq -e --arg b "$id2" \
-  '[.containers[] | select(.container.id == $b and .controllers == "freezer") | .failures[] | select(.kind == "aborted" and (.message | test("requested by runc\\[[0-9]+\\] \\(from containerd-shim")))] | length == 1' $report
+  '[.containers[] | select(.container.id == $b and .controllers == "freezer") | .failures[] | select(.kind == "aborted" and (.message | test("requested by runc\\[[0-9]+\\] \\(from containerd-shim")))] | length >= 1' $report
 jq -r --arg a "$id" '.containers[] | select(.container.id == $a and .controllers == "freezer") | .failures[] | select(.kind == "aborted") | .message' $report | sed 's/^/NODE-OUT report | /'
 journalctl -u freezeprobe.service -o cat --no-pager | tail -n 5 | sed 's/^/NODE-OUT journal | /'
 
