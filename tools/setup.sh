@@ -9,6 +9,7 @@ packages=(
   fuse3 libfuse3-dev runc crun busybox-static libxml2-utils prometheus bpftrace
   help2man man-db systemd yamllint python3-yaml
   qemu-system-x86 cpio
+  mmdebstrap e2fsprogs
   libclang-rt-14-dev
 )
 

@@ -25,6 +25,9 @@ void expect_write(const Event &e, const FreezeWrite &w, const ScratchCgroup &cg,
     EXPECT_EQ(w.writer.pid, static_cast<std::uint32_t>(::getpid()));
     EXPECT_EQ(w.writer.tid, static_cast<std::uint32_t>(::gettid()));
     EXPECT_FALSE(w.writer.comm.empty());
+    ASSERT_TRUE(w.writer.parent) << "this test process is alive: its parent is known";
+    EXPECT_EQ(w.writer.parent->pid, static_cast<std::uint32_t>(::getppid()));
+    EXPECT_FALSE(w.writer.parent->comm.empty());
 }
 
 TEST_F(FreezeWriteTest, V1FrozenAndThawedAreCaptured) {

@@ -26,6 +26,11 @@ void write_container(JsonWriter &w, const std::optional<Container> &c) {
 void write_task(JsonWriter &w, const Task &t) {
     w.begin_object();
     w.key("pid").value(t.pid).key("tid").value(t.tid).key("comm").value(t.comm);
+    if (t.parent) { // only when known: who drove the write (containerd-shim for runc)
+        w.key("parent").begin_object();
+        w.key("pid").value(t.parent->pid).key("comm").value(t.parent->comm);
+        w.end_object();
+    }
     w.end_object();
 }
 

@@ -44,7 +44,10 @@ std::string outcome(int err, std::uint64_t latency_ns) {
 }
 
 std::string writer_text(const Task &t) {
-    return fmt::format("{}[{}/{}]", escape_for_terminal(t.comm), t.pid, t.tid);
+    auto text = fmt::format("{}[{}/{}]", escape_for_terminal(t.comm), t.pid, t.tid);
+    if (t.parent)
+        text += fmt::format(" (from {}[{}])", escape_for_terminal(t.parent->comm), t.parent->pid);
+    return text;
 }
 
 } // namespace

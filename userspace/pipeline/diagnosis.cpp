@@ -47,7 +47,10 @@ std::string counts_text(const EpisodeCounts &c) {
 }
 
 std::string writer_text(const Task &w) {
-    return fmt::format("{}[{}]", escape_for_terminal(w.comm), w.pid);
+    auto text = fmt::format("{}[{}]", escape_for_terminal(w.comm), w.pid);
+    if (w.parent)
+        text += fmt::format(" (from {}[{}])", escape_for_terminal(w.parent->comm), w.parent->pid);
+    return text;
 }
 
 std::string blockers_text(const std::vector<Blocker> &blockers) {

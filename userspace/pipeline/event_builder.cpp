@@ -29,12 +29,15 @@ CgroupRef EventBuilder::cgroup_ref(const IoRecord &r) {
     return ref;
 }
 
-Event EventBuilder::write_event(const IoRecord &r, const CgroupRef &cgroup,
-                                bool during_freeze) const {
+Task EventBuilder::writer(const IoRecord &r) {
+    return Task{r.pid, r.tid, r.comm, parents_.of(r.pid, r.tid, r.comm)};
+}
+
+Event EventBuilder::write_event(const IoRecord &r, const CgroupRef &cgroup, bool during_freeze) {
     Event event;
     event.time_ns = clock_.from_monotonic(r.mono_ns);
     event.cgroup = cgroup;
-    Task writer{r.pid, r.tid, r.comm};
+    Task writer = this->writer(r);
     int err = r.ret < 0 ? static_cast<int>(-r.ret) : 0;
     if (is_freeze_file(r.file))
         event.body = FreezeWrite{written_value(r.data), err, r.latency_ns, writer, r.lock_wait_ns};

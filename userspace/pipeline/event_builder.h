@@ -6,6 +6,7 @@
 #include "cgroup_resolver.h"
 #include "episode_tracker.h"
 #include "event_model.h"
+#include "writer_parent.h"
 #include "records.h"
 #include "time_format.h"
 
@@ -25,8 +26,10 @@ class EventBuilder {
     }
     CgroupRef cgroup_ref(const IoRecord &r);
 
+    // The record's writer, with its parent from /proc.
+    Task writer(const IoRecord &r);
     // freeze_write or procs_write.
-    Event write_event(const IoRecord &r, const CgroupRef &cgroup, bool during_freeze) const;
+    Event write_event(const IoRecord &r, const CgroupRef &cgroup, bool during_freeze);
     // Path cache upkeep from a tracepoint.
     void learn(const CgroupRecord &r);
     Event lost(std::uint64_t count) const;
@@ -38,6 +41,7 @@ class EventBuilder {
   private:
     CgroupResolver &resolver_;
     WallClock clock_;
+    WriterParents parents_;
 };
 
 } // namespace freezeprobe

@@ -13,10 +13,17 @@
 
 namespace freezeprobe {
 
+// The writer's parent process when the event was built (who drove the write).
+struct TaskParent {
+    std::uint32_t pid = 0;
+    std::string comm;
+};
+
 struct Task {
     std::uint32_t pid = 0;
     std::uint32_t tid = 0;
     std::string comm;
+    std::optional<TaskParent> parent; // nullopt when the writer had exited or is unknown
 };
 
 struct CgroupRef {

@@ -49,8 +49,7 @@ void EventPipeline::on_io(const IoRecord &r) {
         emit(builder_.write_event(r, cgroup, false));
         auto freeze = freeze_request(r.file == ControlFile::freezer_state, r.data);
         if (ok && freeze)
-            emit(tracker_.on_freeze_request(key, cgroup, r.mono_ns, Task{r.pid, r.tid, r.comm},
-                                            *freeze));
+            emit(tracker_.on_freeze_request(key, cgroup, r.mono_ns, builder_.writer(r), *freeze));
         return;
     }
     emit(builder_.write_event(r, cgroup, tracker_.freeze_in_effect(key)));
