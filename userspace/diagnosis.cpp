@@ -87,8 +87,13 @@ std::string describe_blocker(const Blocker &b) {
     std::string stack_where;
     for (auto &f : b.stack)
         stack_where += f + " ";
-    if (auto h = hint(where + " " + stack_where, b.state); !h.empty())
+    if (b.cause) {
+        text += ", " + escape_for_terminal(b.cause->detail);
+        if (b.cause->hint)
+            text += " (to unblock: " + *b.cause->hint + ")";
+    } else if (auto h = hint(where + " " + stack_where, b.state); !h.empty()) {
         text += ", " + h;
+    }
     if (b.container && b.cgroup)
         text += fmt::format(" (container {})", b.container->id.substr(0, 12));
     return text;

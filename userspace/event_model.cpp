@@ -30,3 +30,23 @@ const char *outcome_name(EpisodeOutcome outcome) {
 }
 
 } // namespace freezeprobe
+
+namespace freezeprobe {
+
+const char *cause_kind_name(CauseKind kind) {
+    switch (kind) {
+    case CauseKind::fuse:
+        return "fuse";
+    case CauseKind::block_io:
+        return "block_io";
+    case CauseKind::nfs:
+        return "nfs";
+    case CauseKind::lock:
+        return "lock";
+    case CauseKind::unknown:
+        break;
+    }
+    return "unknown";
+}
+
+} // namespace freezeprobe

@@ -51,6 +51,26 @@ struct Lost {
     std::uint64_t count = 0;
 };
 
+// Why a blocker cannot freeze, as far as its wait and its files tell.
+enum class CauseKind { fuse, block_io, nfs, lock, unknown };
+// "fuse", "block_io", "nfs", "lock" or "unknown".
+const char *cause_kind_name(CauseKind kind);
+
+// The process the blocker waits for (the FUSE daemon of the connection it waits on).
+struct CauseHolder {
+    std::uint32_t pid = 0;
+    std::string comm;
+    std::optional<Container> container;
+};
+
+struct BlockerCause {
+    CauseKind kind = CauseKind::unknown;
+    std::string detail;                // one human clause: "waiting for the FUSE daemon ..."
+    std::optional<CauseHolder> holder; // who must answer; nullopt when no one is known
+    std::optional<std::string> device; // "MAJ:MIN" of the device or file system waited on
+    std::optional<std::string> hint;   // how to unblock it by hand
+};
+
 // A task of a freezing cgroup (or a descendant) that is not frozen.
 struct Blocker {
     std::uint32_t pid = 0;
@@ -61,6 +81,9 @@ struct Blocker {
     std::vector<std::string> stack;    // innermost first, "request_wait_answer+0xd6/0x290"
     std::optional<std::string> cgroup; // the task's own cgroup, from the hierarchy root
     std::optional<Container> container;
+    // The kind comes from the scan (stack and wchan); holder, device and hint are looked up
+    // only when the blocker is reported (CauseResolver).
+    std::optional<BlockerCause> cause;
 };
 
 // What a freeze episode has seen so far.

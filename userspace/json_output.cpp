@@ -28,6 +28,27 @@ void write_task(JsonWriter &w, const Task &t) {
     w.end_object();
 }
 
+void write_cause(JsonWriter &w, const std::optional<BlockerCause> &c) {
+    if (!c) {
+        w.null();
+        return;
+    }
+    w.begin_object();
+    w.key("kind").value(cause_kind_name(c->kind)).key("detail").value(c->detail);
+    w.key("holder");
+    if (c->holder) {
+        w.begin_object();
+        w.key("pid").value(c->holder->pid).key("comm").value(c->holder->comm);
+        w.key("container");
+        write_container(w, c->holder->container);
+        w.end_object();
+    } else {
+        w.null();
+    }
+    w.key("device").value(c->device).key("hint").value(c->hint);
+    w.end_object();
+}
+
 void write_blockers(JsonWriter &w, const std::vector<Blocker> &blockers) {
     w.begin_array();
     for (auto &b : blockers) {
@@ -41,6 +62,8 @@ void write_blockers(JsonWriter &w, const std::vector<Blocker> &blockers) {
         w.key("cgroup").value(b.cgroup);
         w.key("container");
         write_container(w, b.container);
+        w.key("cause");
+        write_cause(w, b.cause);
         w.end_object();
     }
     w.end_array();
