@@ -25,15 +25,16 @@ bool is_fuse_frame(std::string_view f) {
 }
 
 bool is_nfs_frame(std::string_view f) {
-    return has_prefix(f, {"nfs", "__nfs", "rpc_wait", "__rpc_", "rpc_", "xprt_", "cifs_",
-                          "smb2_", "wait_for_response", "p9_"});
+    return has_prefix(f, {"nfs", "__nfs", "rpc_wait", "__rpc_", "rpc_", "xprt_", "cifs_", "smb2_",
+                          "wait_for_response", "p9_"});
 }
 
 bool is_block_io_frame(std::string_view f) {
-    return has_prefix(f, {"io_schedule", "submit_bio_wait", "blk_mq_get_tag", "folio_wait_bit",
-                          "folio_wait_writeback", "__folio_lock", "folio_wait_locked",
-                          "wait_on_page_bit", "__lock_page", "bit_wait_io", "__wait_on_buffer",
-                          "blkdev_issue_flush", "jbd2_log_wait_commit", "wait_for_completion_io",
+    return has_prefix(f, {"io_schedule", "blk_io_schedule", "submit_bio_wait", "__blkdev_direct_IO",
+                          "blk_mq_get_tag", "folio_wait_bit", "folio_wait_writeback",
+                          "__folio_lock", "folio_wait_locked", "wait_on_page_bit", "__lock_page",
+                          "bit_wait_io", "__wait_on_buffer", "blkdev_issue_flush",
+                          "jbd2_log_wait_commit", "wait_for_completion_io",
                           "blk_mq_freeze_queue_wait", "__bio_queue_enter", "blk_queue_enter"});
 }
 
@@ -59,7 +60,8 @@ std::string unescape_octal(std::string_view s) {
         if (s[i] == '\\' && i + 3 < s.size() &&
             std::all_of(s.begin() + i + 1, s.begin() + i + 4,
                         [](char c) { return c >= '0' && c <= '7'; })) {
-            out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+            out +=
+                static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
             i += 3;
         } else {
             out += s[i];
@@ -75,8 +77,7 @@ std::string mount_text(const MountEntry &m) {
 std::string holder_text(const CauseFacts &f) {
     if (!f.holder)
         return "";
-    auto text = fmt::format(" served by pid {} ({})", f.holder->pid,
-                            f.holder->comm);
+    auto text = fmt::format(" served by pid {} ({})", f.holder->pid, f.holder->comm);
     if (f.holder->container)
         text += fmt::format(" in container {}", f.holder->container->id.substr(0, 12));
     if (f.other_holders)
@@ -171,11 +172,11 @@ std::optional<int> syscall_fd(std::string_view text) {
     if (!nr)
         return std::nullopt;
     static const long with_fd[] = {
-        SYS_read,      SYS_write,          SYS_pread64,       SYS_pwrite64,  SYS_readv,
-        SYS_writev,    SYS_preadv,         SYS_pwritev,       SYS_preadv2,   SYS_pwritev2,
-        SYS_fsync,     SYS_fdatasync,      SYS_ftruncate,     SYS_fallocate, SYS_getdents64,
-        SYS_ioctl,     SYS_sync_file_range, SYS_syncfs,       SYS_fstatfs,   SYS_flock,
-        SYS_readahead, SYS_copy_file_range, SYS_fadvise64,    SYS_fgetxattr, SYS_fsetxattr,
+        SYS_read,      SYS_write,           SYS_pread64,   SYS_pwrite64,  SYS_readv,
+        SYS_writev,    SYS_preadv,          SYS_pwritev,   SYS_preadv2,   SYS_pwritev2,
+        SYS_fsync,     SYS_fdatasync,       SYS_ftruncate, SYS_fallocate, SYS_getdents64,
+        SYS_ioctl,     SYS_sync_file_range, SYS_syncfs,    SYS_fstatfs,   SYS_flock,
+        SYS_readahead, SYS_copy_file_range, SYS_fadvise64, SYS_fgetxattr, SYS_fsetxattr,
 #ifdef SYS_fstat
         SYS_fstat,
 #endif
@@ -195,8 +196,10 @@ std::optional<std::uint32_t> fdinfo_mnt_id(std::string_view fdinfo) {
     return std::nullopt;
 }
 
-std::string fuse_abort_hint(std::uint32_t connection) {
-    return fmt::format("echo 1 > /sys/fs/fuse/connections/{}/abort", connection);
+std::string fuse_abort_hint(std::uint32_t connection, bool control_mounted) {
+    return fmt::format("{}echo 1 > /sys/fs/fuse/connections/{}/abort",
+                       control_mounted ? "" : "mount -t fusectl fusectl /sys/fs/fuse/connections; ",
+                       connection);
 }
 
 BlockerCause describe_cause(const WaitSite &site, std::string_view state, const CauseFacts &f) {
@@ -211,7 +214,7 @@ BlockerCause describe_cause(const WaitSite &site, std::string_view state, const 
             c.detail += fmt::format(" (connection {}{})", *f.fuse_connection, on_mount);
         c.detail += holder_text(f);
         if (f.fuse_connection) {
-            c.hint = fuse_abort_hint(*f.fuse_connection);
+            c.hint = fuse_abort_hint(*f.fuse_connection, f.fuse_control_mounted);
             if (!f.device)
                 c.device = fmt::format("0:{}", *f.fuse_connection & 0xfffff);
         }
@@ -229,7 +232,7 @@ BlockerCause describe_cause(const WaitSite &site, std::string_view state, const 
             c.detail += fmt::format(" on FUSE connection {}", *f.backing_fuse_connection);
             c.detail += holder_text(f);
             c.holder = f.holder;
-            c.hint = fuse_abort_hint(*f.backing_fuse_connection);
+            c.hint = fuse_abort_hint(*f.backing_fuse_connection, f.fuse_control_mounted);
         } else if (!f.device_name && f.mount) {
             c.detail += on_mount;
         }

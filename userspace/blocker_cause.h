@@ -51,20 +51,22 @@ std::optional<std::uint32_t> fdinfo_mnt_id(std::string_view fdinfo);
 
 // What the resolver found out about the wait; everything optional.
 struct CauseFacts {
-    std::optional<std::string> file;        // the file waited on (readlink of the fd)
-    const MountEntry *mount = nullptr;      // the file system it is on
-    std::optional<std::string> device;      // "7:0": a block device waited on, or the mount's
-    std::optional<std::string> device_name; // "loop0"
-    std::optional<std::string> backing_file;                // a loop device's
-    std::optional<std::uint32_t> fuse_connection;           // the connection waited on
-    std::optional<std::uint32_t> backing_fuse_connection;   // the FUSE file system under a loop
-    std::optional<CauseHolder> holder;                      // the FUSE daemon of that connection
-    std::size_t other_holders = 0; // further processes holding the same connection
+    std::optional<std::string> file;              // the file waited on (readlink of the fd)
+    const MountEntry *mount = nullptr;            // the file system it is on
+    std::optional<std::string> device;            // "7:0": a block device waited on, or the mount's
+    std::optional<std::string> device_name;       // "loop0"
+    std::optional<std::string> backing_file;      // a loop device's
+    std::optional<std::uint32_t> fuse_connection; // the connection waited on
+    std::optional<std::uint32_t> backing_fuse_connection; // the FUSE file system under a loop
+    std::optional<CauseHolder> holder;                    // the FUSE daemon of that connection
+    std::size_t other_holders = 0;    // further processes holding the same connection
+    bool fuse_control_mounted = true; // /sys/fs/fuse/connections is mounted (fusectl)
 };
 
 // The cause of a blocker in state `state` waiting at `site`, from the facts found.
 BlockerCause describe_cause(const WaitSite &site, std::string_view state, const CauseFacts &facts);
-// "echo 1 > /sys/fs/fuse/connections/N/abort"
-std::string fuse_abort_hint(std::uint32_t connection);
+// "echo 1 > /sys/fs/fuse/connections/N/abort", preceded by the mount of the fusectl file system
+// when it is not mounted (control_mounted false).
+std::string fuse_abort_hint(std::uint32_t connection, bool control_mounted = true);
 
 } // namespace freezeprobe

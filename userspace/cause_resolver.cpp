@@ -81,14 +81,14 @@ const MountEntry *only_mount_of_kind(std::uint32_t tid, const std::vector<MountE
     for (fs::directory_iterator f(proc(tid, "fd"), ec), end; !ec && f != end; f.increment(ec)) {
         int fd = std::atoi(f->path().filename().c_str());
         auto *m = fd_mount(tid, fd, mounts);
-        if (m && (kind == CauseKind::fuse ? fuse_connection(*m).has_value()
-                                          : is_network_fs(m->fs_type)))
+        if (m &&
+            (kind == CauseKind::fuse ? fuse_connection(*m).has_value() : is_network_fs(m->fs_type)))
             found.insert(m);
     }
     if (auto cwd = link_target(proc(tid, "cwd"))) {
         auto *m = mount_of_path(mounts, *cwd);
-        if (m && (kind == CauseKind::fuse ? fuse_connection(*m).has_value()
-                                          : is_network_fs(m->fs_type)))
+        if (m &&
+            (kind == CauseKind::fuse ? fuse_connection(*m).has_value() : is_network_fs(m->fs_type)))
             found.insert(m);
     }
     return found.size() == 1 ? *found.begin() : nullptr;
@@ -165,6 +165,9 @@ void CauseResolver::resolve(std::vector<Blocker> &blockers) const {
             find_device(b.tid, r);
         auto connection = f.fuse_connection ? f.fuse_connection : f.backing_fuse_connection;
         if (connection) {
+            // The control file system lists every connection; empty or absent: not mounted.
+            std::error_code ec;
+            f.fuse_control_mounted = !fs::is_empty("/sys/fs/fuse/connections", ec) && !ec;
             if (!fds)
                 fds = daemons_.snapshot();
             find_holder(*fds, *connection, f);

@@ -8,6 +8,7 @@ const char *type_name(const Event &event) {
         const char *operator()(const ProcsWrite &) const { return "procs_write"; }
         const char *operator()(const Lost &) const { return "lost"; }
         const char *operator()(const FreezeStall &) const { return "freeze_stall"; }
+        const char *operator()(const FreezeHeld &) const { return "freeze_held"; }
         const char *operator()(const FreezeEpisode &) const { return "freeze_episode"; }
     };
     return std::visit(Name{}, event.body);

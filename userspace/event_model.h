@@ -86,6 +86,14 @@ struct Blocker {
     std::optional<BlockerCause> cause;
 };
 
+// Who wrote tasks into a cgroup while its freeze was pending (runc exec, a shim), and how often.
+struct Joiner {
+    std::uint32_t pid = 0;
+    std::string comm;
+    std::uint32_t joins = 0;
+    bool operator==(const Joiner &) const = default;
+};
+
 // What a freeze episode has seen so far.
 struct EpisodeCounts {
     std::uint32_t writes = 0; // freeze requests (FROZEN / 1) in the episode
@@ -100,6 +108,19 @@ struct FreezeStall {
     Task writer; // who asked for the freeze
     std::vector<Blocker> blockers;
     std::string diagnosis; // one human paragraph
+    std::vector<Joiner> joiners;
+};
+
+// A freeze left in effect longer than --held-after: nobody thawed it (runc killed between its
+// freeze and its thaw, a pause never resumed). Reported once per episode.
+struct FreezeHeld {
+    std::uint64_t since_ns = 0;    // CLOCK_REALTIME of the first freeze request
+    std::uint64_t duration_ns = 0; // from then to the report
+    bool frozen = false;           // the freeze completed (else the cgroup is still freezing)
+    Task writer;                   // who asked for the freeze
+    bool writer_running = false;   // the writer's process still exists
+    EpisodeCounts counts;
+    std::string diagnosis;
 };
 
 enum class EpisodeOutcome { frozen, aborted, thawed, removed, open };
@@ -112,15 +133,16 @@ struct FreezeEpisode {
     Task writer;
     std::vector<Blocker> blockers; // last seen; empty if it never stalled
     std::string diagnosis;
+    std::vector<Joiner> joiners;
 };
 
 struct Event {
     std::uint64_t time_ns = 0; // CLOCK_REALTIME
     std::optional<CgroupRef> cgroup;
-    std::variant<FreezeWrite, ProcsWrite, Lost, FreezeStall, FreezeEpisode> body;
+    std::variant<FreezeWrite, ProcsWrite, Lost, FreezeStall, FreezeEpisode, FreezeHeld> body;
 };
 
-// "freeze_write", "procs_write", "lost", "freeze_stall" or "freeze_episode".
+// "freeze_write", "procs_write", "lost", "freeze_stall", "freeze_episode" or "freeze_held".
 const char *type_name(const Event &event);
 
 } // namespace freezeprobe

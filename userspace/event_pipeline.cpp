@@ -67,7 +67,7 @@ void EventPipeline::on_io(const IoRecord &r) {
     }
     emit(builder_.write_event(r, cgroup, tracker_.freeze_in_effect(key)));
     if (ok)
-        tracker_.on_join(key);
+        tracker_.on_join(key, Task{r.pid, r.tid, r.comm});
 }
 
 void EventPipeline::on_cgroup(const CgroupRecord &r) {
@@ -125,6 +125,8 @@ void EventPipeline::tick(std::uint64_t now) {
         look_at(p, now, false);
     for (auto &due : tracker_.due_stalls(now))
         emit(builder_.stall_event(due, resolved(due.blockers), now));
+    for (auto &due : tracker_.due_held(now))
+        emit(builder_.held_event(due, now));
 }
 
 void EventPipeline::sample_blockers(std::uint64_t now) {

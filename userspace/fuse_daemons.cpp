@@ -33,10 +33,10 @@ std::vector<FuseFd> from_proc() {
             auto target = fs::read_symlink(f->path(), ec);
             if (ec || target != "/dev/fuse")
                 continue;
-            out.push_back(FuseFd{static_cast<std::uint32_t>(std::stoul(name)),
-                                 static_cast<std::uint32_t>(
-                                     std::stoul(f->path().filename().string())),
-                                 std::nullopt});
+            out.push_back(
+                FuseFd{static_cast<std::uint32_t>(std::stoul(name)),
+                       static_cast<std::uint32_t>(std::stoul(f->path().filename().string())),
+                       std::nullopt});
         }
     }
     return out;
@@ -70,14 +70,14 @@ FuseDaemons::FuseDaemons() {
     auto impl = std::make_unique<Impl>();
     impl->skel = fuse_daemons_bpf::open_and_load();
     if (!impl->skel) {
-        method_ = std::string("/proc (loading the task-file iterator: ") + std::strerror(errno) +
-                  ")";
+        method_ =
+            std::string("/proc (loading the task-file iterator: ") + std::strerror(errno) + ")";
         return;
     }
     impl->link = bpf_program__attach_iter(impl->skel->progs.fuse_fds, nullptr);
     if (!impl->link) {
-        method_ = std::string("/proc (attaching the task-file iterator: ") +
-                  std::strerror(errno) + ")";
+        method_ =
+            std::string("/proc (attaching the task-file iterator: ") + std::strerror(errno) + ")";
         return;
     }
     impl_ = std::move(impl);

@@ -30,6 +30,7 @@ constexpr std::uint32_t kMaxWrite = 4096;
 // The kernel refuses reads of /dev/fuse smaller than 8192 or header + write header + max_write.
 constexpr std::size_t kBufferSize = 128 * 1024;
 constexpr std::size_t kReadReplySize = 16;
+constexpr char kReadReplyData[kReadReplySize] = "freezeprobe-hng";
 
 [[noreturn]] void throw_errno(int err, const std::string &what) {
     throw std::system_error(err, std::generic_category(), "HangFuse: " + what);
@@ -115,11 +116,16 @@ void HangFuse::fail_reads(int err) {
     release_held(err > 0 ? err : EIO);
 }
 
+void HangFuse::answer_reads_at_once(bool on) {
+    std::lock_guard lock(mu_);
+    answer_at_once_ = on;
+}
+
 void HangFuse::release_held(int error) {
-    static const char data[kReadReplySize] = "freezeprobe-hng";
+    const char *data = kReadReplyData;
     std::lock_guard lock(mu_);
     for (auto unique : held_)
-        reply(unique, error, error ? nullptr : data, error ? 0 : sizeof data);
+        reply(unique, error, error ? nullptr : data, error ? 0 : kReadReplySize);
     held_.clear();
 }
 
@@ -261,6 +267,8 @@ void HangFuse::handle(const char *msg, std::size_t len) {
         std::lock_guard lock(mu_);
         if (closing_)
             return reply(in.unique, EIO);
+        if (answer_at_once_)
+            return reply(in.unique, 0, kReadReplyData, kReadReplySize);
         held_.push_back(in.unique); // the whole point: no reply until released
         cv_.notify_all();
         return;

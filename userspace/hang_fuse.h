@@ -44,7 +44,10 @@ class HangFuse {
     // Blocks until at least n READ requests are being held, or timeout; returns whether they are.
     bool wait_for_held_reads(std::size_t n, std::chrono::milliseconds timeout);
     std::size_t held_reads() const;
-    void answer_reads();            // reply to every held READ with 16 bytes of data
+    void answer_reads(); // reply to every held READ with 16 bytes of data
+    // While on, new READs are answered at once (16 bytes) instead of held: a loop device set
+    // up on the file can be attached (its set-up may read) before the reads are held.
+    void answer_reads_at_once(bool on);
     void fail_reads(int err = EIO); // reply to every held READ with -err
     // Closes the /dev/fuse fd: every waiter gets ECONNABORTED; serving stops.
     void abort_connection();
@@ -70,6 +73,7 @@ class HangFuse {
     bool initialized_ = false;        // INIT answered
     bool ended_ = false;              // serving stopped (unmounted, aborted or stopped)
     bool closing_ = false;            // new READs are failed at once instead of held
+    bool answer_at_once_ = false;     // new READs are answered at once instead of held
 };
 
 // A forked child that joins cgroups (writes "0" to each given cgroup.procs), then reads a file

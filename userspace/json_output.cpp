@@ -100,6 +100,13 @@ template <typename Report> void write_findings(JsonWriter &w, const Report &r) {
     write_task(w, r.writer);
     w.key("blockers");
     write_blockers(w, r.blockers);
+    w.key("joiners").begin_array();
+    for (auto &j : r.joiners) {
+        w.begin_object();
+        w.key("pid").value(j.pid).key("comm").value(j.comm).key("joins").value(j.joins);
+        w.end_object();
+    }
+    w.end_array();
     w.key("diagnosis").value(r.diagnosis);
 }
 
@@ -139,6 +146,16 @@ void append_json_line(std::string &out, const Event &event) {
     } else if (auto *st = std::get_if<FreezeStall>(&event.body)) {
         w.key("elapsed_ns").value(st->elapsed_ns);
         write_findings(w, *st);
+    } else if (auto *h = std::get_if<FreezeHeld>(&event.body)) {
+        Rfc3339Text since;
+        w.key("since").value(rfc3339_utc(h->since_ns, since));
+        w.key("duration_ns").value(h->duration_ns);
+        w.key("state").value(h->frozen ? "frozen" : "freezing");
+        write_counts(w, h->counts);
+        w.key("writer");
+        write_task(w, h->writer);
+        w.key("writer_running").value(h->writer_running);
+        w.key("diagnosis").value(h->diagnosis);
     } else if (auto *ep = std::get_if<FreezeEpisode>(&event.body)) {
         w.key("outcome").value(outcome_name(ep->outcome));
         w.key("duration_ns").value(ep->duration_ns);

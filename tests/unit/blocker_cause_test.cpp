@@ -47,14 +47,14 @@ TEST(ClassifyWait, NfsAndRpcWaits) {
 }
 
 TEST(ClassifyWait, InnermostOfLockAndBlockIoDecides) {
-    auto site = classify_wait({"rwsem_down_write_slowpath+0x22e/0x5a0", "down_write+0x5a/0x60",
-                               "do_truncate+0x7d/0xd0"},
-                              "");
+    auto site = classify_wait(
+        {"rwsem_down_write_slowpath+0x22e/0x5a0", "down_write+0x5a/0x60", "do_truncate+0x7d/0xd0"},
+        "");
     EXPECT_EQ(site.kind, CauseKind::lock);
     EXPECT_EQ(site.frame, "rwsem_down_write_slowpath");
-    EXPECT_EQ(classify_wait({"__mutex_lock.constprop.0+0x17d/0x6d0", "io_schedule+0x1/0x2"}, "")
-                  .kind,
-              CauseKind::lock);
+    EXPECT_EQ(
+        classify_wait({"__mutex_lock.constprop.0+0x17d/0x6d0", "io_schedule+0x1/0x2"}, "").kind,
+        CauseKind::lock);
 }
 
 TEST(ClassifyWait, UnknownKeepsTheInnermostFrameOrWchan) {
