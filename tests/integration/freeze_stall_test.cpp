@@ -7,8 +7,12 @@
 // only then is the cgroup removed.
 #include "probe_harness.h"
 
+#include "blocker_cause.h"
 #include "hang_fuse.h"
 
+#include <filesystem>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace freezeprobe::testing {
@@ -57,6 +61,25 @@ class FreezeStallTest : public ProbeTest {
         EXPECT_EQ(b.container->id, id);
         EXPECT_NE(stall.diagnosis.find("request_wait_answer"), std::string::npos);
         EXPECT_NE(stall.diagnosis.find("FUSE"), std::string::npos);
+        // The cause: the connection of the mount, served by this process (HangFuse's thread).
+        struct stat mount_stat {};
+        ASSERT_EQ(::stat(fuse.mount_point().c_str(), &mount_stat), 0);
+        auto connection = std::to_string(minor(mount_stat.st_dev));
+        ASSERT_TRUE(b.cause);
+        EXPECT_EQ(b.cause->kind, CauseKind::fuse);
+        EXPECT_EQ(b.cause->device, "0:" + connection);
+        ASSERT_TRUE(b.cause->holder) << b.cause->detail;
+        EXPECT_EQ(b.cause->holder->pid, static_cast<std::uint32_t>(::getpid()));
+        EXPECT_FALSE(b.cause->holder->container);
+        EXPECT_EQ(b.cause->hint,
+                  fuse_abort_hint(std::stoul(connection),
+                                  !std::filesystem::is_empty("/sys/fs/fuse/connections")));
+        if (!std::filesystem::is_empty("/sys/fs/fuse/connections")) // fusectl mounted
+            EXPECT_TRUE(
+                std::filesystem::exists("/sys/fs/fuse/connections/" + connection + "/abort"));
+        EXPECT_NE(b.cause->detail.find(fuse.mount_point()), std::string::npos) << b.cause->detail;
+        EXPECT_NE(stall.diagnosis.find("served by pid " + std::to_string(::getpid())),
+                  std::string::npos);
 
         // A process joins while the freeze is pending (runc exec racing runc pause).
         write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(joiner.pid()));

@@ -9,10 +9,13 @@
 #include "probe_harness.h"
 
 #include "hang_fuse.h"
+#include "subprocess.h"
 #include "text_util.h"
 
 #include <fmt/format.h>
+#include <csignal>
 #include <future>
+#include <thread>
 #include <iostream>
 
 namespace freezeprobe::testing {
@@ -234,6 +237,112 @@ TEST_F(RuncFreezeTest, CgroupV2PauseTimesOutWhileAFuseReadBlocksAndTheFreezeStay
     EXPECT_NE(read_file(v2_file("cgroup.events")).find("frozen 1"), std::string::npos);
     EXPECT_EQ(trim(read_file(v2_file("cgroup.procs"))), std::to_string(cat));
     EXPECT_EQ(of_type<FreezeEpisode>(events_).size(), 1u);
+}
+
+// Freezes nobody thaws, reported once they have been in effect for --held-after (1 s here).
+class RuncHeldTest : public RuncFreezeTest {
+  protected:
+    void configure(SessionOptions &options) override {
+        options.tracker.held_after_ns = 1'000'000'000;
+    }
+};
+
+TEST_F(RuncHeldTest, PauseLeftPausedIsReportedHeld) {
+    RuncContainer container(spec({"/bin/sleep", "3600"}));
+    auto paused = container.pause();
+    ASSERT_EQ(paused.exit_code, 0) << paused.err;
+    ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeHeld>(ev).empty(); }, 5s));
+    auto [event, held] = of_type<FreezeHeld>(events_)[0];
+    std::cout << "freezeprobe said: " << held.diagnosis << "\n";
+    expect_container(event);
+    EXPECT_TRUE(held.frozen);
+    EXPECT_EQ(held.writer.comm, "runc");
+    EXPECT_FALSE(held.writer_running) << "runc pause exits once the container is paused";
+    EXPECT_GE(held.duration_ns, 1'000'000'000u);
+    EXPECT_NE(held.diagnosis.find("the cgroup is frozen"), std::string::npos);
+    EXPECT_NE(held.diagnosis.find("has exited"), std::string::npos);
+    collect_for(1200ms);
+    EXPECT_EQ(of_type<FreezeHeld>(events_).size(), 1u) << "reported once";
+}
+
+TEST_F(RuncHeldTest, RuncKilledInsideItsFreezeLoopLeavesTheFreezeHeld) {
+    HangFuse fuse;
+    auto s = spec({"/bin/cat", "/hang/hang"});
+    s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
+    RuncContainer container(s);
+    struct Release {
+        HangFuse &fuse;
+        ~Release() { fuse.abort_connection(); }
+    } release{fuse};
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 10s));
+    auto state_file = v1().mount_point + v1_container_path(pod_, id_) + "/freezer.state";
+
+    // runc thaws for 10 ms every 50 tries; a SIGKILL then leaves the cgroup thawed, not held.
+    // Kill it right after freezer.state reads FREEZING, and try again if it was thawed anyway.
+    std::string left;
+    for (int attempt = 0; attempt < 10 && left != "FREEZING"; ++attempt) {
+        RunningProcess runc(
+            {*find_runc(), "--root", container.work_dir() + "/state", "pause", id_});
+        bool killed = false;
+        wait_for(
+            [&](auto &) {
+                if (trim(read_file(state_file)) == "FREEZING") {
+                    ::kill(runc.pid(), SIGKILL);
+                    killed = true;
+                }
+                return killed;
+            },
+            10s);
+        runc.stop(SIGKILL);
+        left = std::string(trim(read_file(state_file)));
+        if (left != "FREEZING")
+            collect_for(300ms); // the given-up episode ends (thaw grace)
+    }
+    ASSERT_EQ(left, "FREEZING");
+    ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeHeld>(ev).empty(); }, 5s));
+    auto [event, held] = of_type<FreezeHeld>(events_)[0];
+    std::cout << "freezeprobe said: " << held.diagnosis << "\n";
+    expect_container(event);
+    EXPECT_FALSE(held.frozen) << "still freezing: the FUSE read holds it";
+    EXPECT_EQ(held.writer.comm, "runc");
+    EXPECT_FALSE(held.writer_running) << "killed";
+    EXPECT_NE(held.diagnosis.find("still freezing"), std::string::npos);
+}
+
+// runc exec while runc pause retries: the exec joins the freezing cgroup (runc pause thaws every
+// 50 tries, and runc exec waits for a state other than FREEZING), and the episode counts the
+// joins and names the runc exec process that wrote them.
+TEST_F(RuncFreezeTest, ExecDuringAFailingPauseIsCountedAsAJoinByItsRunc) {
+    HangFuse fuse;
+    auto s = spec({"/bin/cat", "/hang/hang"});
+    s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
+    RuncContainer container(s);
+    struct Release {
+        HangFuse &fuse;
+        ~Release() { fuse.abort_connection(); }
+    } release{fuse};
+    ASSERT_TRUE(fuse.wait_for_held_reads(1, 10s));
+
+    auto pausing = std::async(std::launch::async, [&] { return container.pause(); });
+    std::vector<std::future<RuncResult>> execs;
+    for (int i = 0; i < 3; ++i) {
+        std::this_thread::sleep_for(60ms);
+        execs.push_back(std::async(std::launch::async, [&] {
+            return container.exec({"/bin/true"}, false, std::chrono::seconds(30));
+        }));
+    }
+    wait_for([&](auto &) { return pausing.wait_for(0s) == std::future_status::ready; }, 60s);
+    for (auto &e : execs)
+        wait_for([&](auto &) { return e.wait_for(0s) == std::future_status::ready; }, 60s);
+    ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeEpisode>(ev).empty(); }, 10s));
+    auto [event, episode] = of_type<FreezeEpisode>(events_)[0];
+    std::cout << "freezeprobe said: " << episode.diagnosis << "\n";
+    EXPECT_EQ(episode.outcome, EpisodeOutcome::aborted);
+    EXPECT_GE(episode.counts.joins, 1u);
+    ASSERT_FALSE(episode.joiners.empty());
+    EXPECT_EQ(episode.joiners[0].comm, "runc");
+    EXPECT_NE(episode.joiners[0].pid, episode.writer.pid) << "runc exec, not runc pause";
+    EXPECT_NE(episode.diagnosis.find("joined while it was freezing"), std::string::npos);
 }
 
 } // namespace

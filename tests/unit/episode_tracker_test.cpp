@@ -258,3 +258,57 @@ TEST(EpisodeTracker, ShortLivedCgroupsLeaveNothingBehind) {
 
 } // namespace
 } // namespace freezeprobe
+
+namespace freezeprobe {
+namespace {
+
+TEST(EpisodeTracker, HeldIsDueOnceForAFreezeNeverThawed) {
+    TrackerConfig config;
+    config.held_after_ns = 60'000 * ms;
+    EpisodeTracker t(config);
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    t.on_state_read(key, 2 * ms, "FROZEN\n", false);
+    EXPECT_TRUE(t.due_held(59'999 * ms).empty());
+    auto due = t.due_held(60'000 * ms);
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_TRUE(due[0].frozen);
+    EXPECT_EQ(due[0].writer.pid, runc.pid);
+    EXPECT_EQ(due[0].start_ns, 0u);
+    EXPECT_TRUE(t.due_held(120'000 * ms).empty()) << "once per episode";
+}
+
+TEST(EpisodeTracker, HeldCoversAFreezeStillFreezingButNotOneThawed) {
+    TrackerConfig config;
+    config.held_after_ns = 1'000 * ms;
+    EpisodeTracker t(config);
+    t.on_freeze_request(key, ref(), 0, runc, true); // runc killed: never read back, never thawed
+    auto due = t.due_held(1'000 * ms);
+    ASSERT_EQ(due.size(), 1u);
+    EXPECT_FALSE(due[0].frozen);
+
+    EpisodeTracker thawed(config);
+    thawed.on_freeze_request(key, ref(), 0, runc, true);
+    thawed.on_freeze_request(key, ref(), 900 * ms, runc, false); // thawed within its grace
+    EXPECT_TRUE(thawed.due_held(1'000 * ms).empty());
+}
+
+TEST(EpisodeTracker, JoinersAreKeptPerWriterWithTheirCount) {
+    EpisodeTracker t;
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    Task exec{300, 300, "runc"};
+    Task shim{400, 401, "containerd-shim"};
+    t.on_join(key, exec);
+    t.on_join(key, shim);
+    t.on_join(key, exec);
+    for (std::uint32_t i = 0; i < 20; ++i)
+        t.on_join(key, Task{1000 + i, 1000 + i, "x"});
+    auto ended = t.finish(1 * ms);
+    ASSERT_EQ(ended.size(), 1u);
+    EXPECT_EQ(ended[0].counts.joins, 23u);
+    ASSERT_EQ(ended[0].joiners.size(), EpisodeTracker::max_joiners);
+    EXPECT_EQ(ended[0].joiners[0], (Joiner{300, "runc", 2}));
+    EXPECT_EQ(ended[0].joiners[1], (Joiner{400, "containerd-shim", 1}));
+}
+
+} // namespace
+} // namespace freezeprobe

@@ -318,5 +318,57 @@ TEST(JsonOutput, ContainerIsWrittenAsTheReportsWriteIt) {
     }
 }
 
+TEST(JsonOutput, StallBlockerCarriesItsCauseAndTheJoiners) {
+    Blocker b{
+        7,    7,           "cat", "D", "request_wait_answer", {"request_wait_answer+0xd6/0x290"},
+        "/x", std::nullopt};
+    b.cause = BlockerCause{CauseKind::fuse, "waiting for a FUSE daemon to answer",
+                           CauseHolder{77, "hangd", samples::v1_container("", 1).container}, "0:51",
+                           "echo 1 > /sys/fs/fuse/connections/51/abort"};
+    Blocker unresolved{8, 8, "dd", "D", "", {}, std::nullopt, std::nullopt};
+    unresolved.cause = BlockerCause{CauseKind::block_io, "waiting for block I/O", std::nullopt,
+                                    std::nullopt, std::nullopt};
+    FreezeStall stall{
+        600'000'000, EpisodeCounts{3, 0, 2, 2}, Task{100, 101, "runc"}, {b, unresolved},
+        "d",         {Joiner{300, "runc", 2}}};
+    auto line = to_json_line(Event{t_ns, kube_cgroup(), stall});
+    auto j = parse_line(line);
+    expect_common_keys(line, j, "freeze_stall");
+    auto &c = j["blockers"][0]["cause"];
+    EXPECT_EQ(keys_of(c), (std::vector<std::string>{"detail", "device", "hint", "holder", "kind"}));
+    EXPECT_EQ(c["kind"], "fuse");
+    EXPECT_EQ(c["device"], "0:51");
+    EXPECT_EQ(c["hint"], "echo 1 > /sys/fs/fuse/connections/51/abort");
+    EXPECT_EQ(c["holder"]["pid"], 77);
+    EXPECT_EQ(c["holder"]["comm"], "hangd");
+    EXPECT_EQ(c["holder"]["container"]["id"], container_id);
+    auto &u = j["blockers"][1]["cause"];
+    EXPECT_EQ(u["kind"], "block_io");
+    EXPECT_TRUE(u["holder"].is_null());
+    EXPECT_TRUE(u["device"].is_null());
+    EXPECT_TRUE(u["hint"].is_null());
+    ASSERT_EQ(j["joiners"].size(), 1u);
+    EXPECT_EQ(j["joiners"][0], (json{{"pid", 300}, {"comm", "runc"}, {"joins", 2}}));
+}
+
+TEST(JsonOutput, FreezeHeld) {
+    FreezeHeld h;
+    h.since_ns = t_ns - 60'000'000'000;
+    h.duration_ns = 60'000'000'000;
+    h.frozen = true;
+    h.writer = Task{100, 101, "runc"};
+    h.writer_running = false;
+    h.diagnosis = "held";
+    auto line = to_json_line(Event{t_ns, kube_cgroup(), h});
+    auto j = parse_line(line);
+    expect_common_keys(line, j, "freeze_held");
+    EXPECT_EQ(j["since"], "2023-11-14T22:12:20.123456789Z");
+    EXPECT_EQ(j["duration_ns"], 60'000'000'000u);
+    EXPECT_EQ(j["state"], "frozen");
+    expect_writer(j["writer"], 100, 101, "runc");
+    EXPECT_EQ(j["writer_running"], false);
+    EXPECT_EQ(j["diagnosis"], "held");
+}
+
 } // namespace
 } // namespace freezeprobe

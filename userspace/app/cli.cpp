@@ -10,7 +10,8 @@ namespace freezeprobe {
 // FREEZEPROBE_VERSION is the project() version in CMakeLists.txt, the one the release archive is
 // named by.
 const char *const version_string = "freezeprobe " FREEZEPROBE_VERSION;
-const std::vector<std::string> fail_on_conditions = {"aborted", "stall", "write-error", "lost"};
+const std::vector<std::string> fail_on_conditions = {"aborted", "stall", "held", "write-error",
+                                                     "lost"};
 
 namespace {
 
@@ -82,6 +83,12 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
         ->type_name("MS")
         ->check(CLI::Range(1u, 3'600'000u))
         ->default_str("500");
+    app.add_option("--held-after", o.held_after_s,
+                   "report a freeze left in effect (frozen or freezing, never thawed) for SECONDS "
+                   "as freeze_held")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(1u, 30u * 86400u))
+        ->default_str("60");
     app.add_option("--report", o.report_path, "write the summary report (JSON) to FILE at exit")
         ->type_name("FILE");
     app.add_option("--junit", o.junit_path,
@@ -97,7 +104,7 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
                    "(node_exporter textfile collector)")
         ->type_name("PATH");
     app.add_option("--fail-on", o.fail_on,
-                   "exit 3 if any of these happened: aborted, stall, write-error, lost")
+                   "exit 3 if any of these happened: aborted, stall, held, write-error, lost")
         ->type_name("LIST")
         ->delimiter(',')
         ->check(CLI::IsMember(fail_on_conditions));

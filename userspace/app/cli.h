@@ -21,12 +21,13 @@ struct Options {
     std::string container_prefix;
     std::string attach = "auto";
     unsigned stall_after_ms = 500;
+    unsigned held_after_s = 60;
     bool verbose = false;
     std::string report_path;          // --report: summary JSON at exit
     std::string junit_path;           // --junit
     std::string metrics_address;      // --metrics HOST:PORT
     std::string metrics_file;         // --metrics-file PATH
-    std::set<std::string> fail_on;    // aborted, stall, write-error, lost
+    std::set<std::string> fail_on;    // aborted, stall, held, write-error, lost
     std::vector<std::string> wrapped; // COMMAND ARGS... after "--"
     // Hidden (not in --help): the ring buffer's size, so that a test can force lost events.
     std::optional<std::uint32_t> ring_buffer_kib;

@@ -86,6 +86,7 @@ int run_doctor(const Options &options) {
                                ? "fast path on (kernfs file_operations learned)"
                                : "slow path only (no cgroup file could be read)");
         row("blockers:", "found with the " + session.blocker_method());
+        row("fuse daemons:", "found with the " + session.fuse_daemon_method());
     } catch (const ProbeError &e) {
         row("chosen:", fmt::format("none: {}", e.what()));
         row("result:", "cannot run");

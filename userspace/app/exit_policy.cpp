@@ -16,6 +16,7 @@ std::vector<std::string> failed_conditions(const std::set<std::string> &fail_on,
     };
     check("aborted", a.aborted());
     check("stall", a.stalls());
+    check("held", a.held());
     check("write-error", a.write_errors());
     check("lost", a.events_lost());
     return hit;

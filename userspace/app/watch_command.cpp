@@ -86,6 +86,7 @@ SessionOptions session_options(const Options &options) {
     s.probe.mode = parse_attach_mode(options.attach); // nullopt for "auto"
     s.filter = EventFilter{options.cgroup_prefix, options.container_prefix};
     s.tracker.stall_after_ns = std::uint64_t{options.stall_after_ms} * 1'000'000;
+    s.tracker.held_after_ns = std::uint64_t{options.held_after_s} * 1'000'000'000;
     if (options.ring_buffer_kib)
         s.probe.ring_buffer_bytes = *options.ring_buffer_kib * 1024;
     return s;

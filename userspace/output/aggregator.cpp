@@ -147,6 +147,11 @@ void Aggregator::add(const Event &event) {
         ++s.stalls;
         ++stalls_;
         add_failure(s, Failure{event.time_ns, "stall", st->diagnosis});
+    } else if (auto *h = std::get_if<FreezeHeld>(&event.body)) {
+        auto &s = stats_for(*event.cgroup);
+        ++s.held;
+        ++held_;
+        add_failure(s, Failure{event.time_ns, "held", h->diagnosis});
     } else if (auto *ep = std::get_if<FreezeEpisode>(&event.body)) {
         auto &s = stats_for(*event.cgroup);
         auto outcome = outcome_name(ep->outcome);

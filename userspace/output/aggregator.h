@@ -40,7 +40,7 @@ struct FileStats {
 // Something that makes a CI job fail: an aborted or stalled freeze, or a failed write.
 struct Failure {
     std::uint64_t time_ns = 0; // CLOCK_REALTIME
-    std::string kind;          // "aborted", "stall", "write-error"
+    std::string kind;          // "aborted", "stall", "held", "write-error"
     std::string message;       // the human diagnosis
 };
 
@@ -48,6 +48,7 @@ struct CgroupStats {
     CgroupRef cgroup;                              // as of the last event
     std::map<std::string, std::uint64_t> episodes; // outcome name -> count
     std::uint64_t stalls = 0;
+    std::uint64_t held = 0;                 // freezes left in effect past --held-after
     Log2Histogram freeze_latency_ns;        // frozen episodes: first request to frozen
     std::map<std::string, FileStats> files; // "freezer.state", "cgroup.procs", ...
     std::vector<Failure> failures;          // the first max_failures
@@ -97,6 +98,7 @@ class Aggregator {
     // --fail-on conditions seen so far.
     std::uint64_t aborted() const { return aborted_; }
     std::uint64_t stalls() const { return stalls_; }
+    std::uint64_t held() const { return held_; }
     std::uint64_t write_errors() const { return write_errors_; }
 
   private:
@@ -124,6 +126,7 @@ class Aggregator {
     std::uint64_t events_lost_ = 0;
     std::uint64_t aborted_ = 0;
     std::uint64_t stalls_ = 0;
+    std::uint64_t held_ = 0;
     std::uint64_t write_errors_ = 0;
 };
 

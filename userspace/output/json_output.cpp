@@ -34,6 +34,27 @@ void write_task(JsonWriter &w, const Task &t) {
     w.end_object();
 }
 
+void write_cause(JsonWriter &w, const std::optional<BlockerCause> &c) {
+    if (!c) {
+        w.null();
+        return;
+    }
+    w.begin_object();
+    w.key("kind").value(cause_kind_name(c->kind)).key("detail").value(c->detail);
+    w.key("holder");
+    if (c->holder) {
+        w.begin_object();
+        w.key("pid").value(c->holder->pid).key("comm").value(c->holder->comm);
+        w.key("container");
+        write_container(w, c->holder->container);
+        w.end_object();
+    } else {
+        w.null();
+    }
+    w.key("device").value(c->device).key("hint").value(c->hint);
+    w.end_object();
+}
+
 void write_blockers(JsonWriter &w, const std::vector<Blocker> &blockers) {
     w.begin_array();
     for (auto &b : blockers) {
@@ -47,6 +68,8 @@ void write_blockers(JsonWriter &w, const std::vector<Blocker> &blockers) {
         w.key("cgroup").value(b.cgroup);
         w.key("container");
         write_container(w, b.container);
+        w.key("cause");
+        write_cause(w, b.cause);
         w.end_object();
     }
     w.end_array();
@@ -83,6 +106,13 @@ template <typename Report> void write_findings(JsonWriter &w, const Report &r) {
     write_task(w, r.writer);
     w.key("blockers");
     write_blockers(w, r.blockers);
+    w.key("joiners").begin_array();
+    for (auto &j : r.joiners) {
+        w.begin_object();
+        w.key("pid").value(j.pid).key("comm").value(j.comm).key("joins").value(j.joins);
+        w.end_object();
+    }
+    w.end_array();
     w.key("diagnosis").value(r.diagnosis);
 }
 
@@ -122,6 +152,16 @@ void append_json_line(std::string &out, const Event &event) {
     } else if (auto *st = std::get_if<FreezeStall>(&event.body)) {
         w.key("elapsed_ns").value(st->elapsed_ns);
         write_findings(w, *st);
+    } else if (auto *h = std::get_if<FreezeHeld>(&event.body)) {
+        Rfc3339Text since;
+        w.key("since").value(rfc3339_utc(h->since_ns, since));
+        w.key("duration_ns").value(h->duration_ns);
+        w.key("state").value(h->frozen ? "frozen" : "freezing");
+        write_counts(w, h->counts);
+        w.key("writer");
+        write_task(w, h->writer);
+        w.key("writer_running").value(h->writer_running);
+        w.key("diagnosis").value(h->diagnosis);
     } else if (auto *ep = std::get_if<FreezeEpisode>(&event.body)) {
         w.key("outcome").value(outcome_name(ep->outcome));
         w.key("duration_ns").value(ep->duration_ns);

@@ -134,7 +134,7 @@ std::string system_out(const CgroupStats &s) {
     out += "episodes:";
     for (auto &[outcome, n] : s.episodes)
         out += fmt::format(" {} {}", outcome, n);
-    out += fmt::format("\nstalls: {}\n", s.stalls);
+    out += fmt::format("\nstalls: {}\nheld: {}\n", s.stalls, s.held);
     if (s.freeze_latency_ns.count)
         out += fmt::format("freeze latency: p50 {} p99 {} max {}\n",
                            human_duration(s.freeze_latency_ns.quantile(0.5)),

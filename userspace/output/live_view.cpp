@@ -51,11 +51,15 @@ std::vector<std::string> status_table(const Aggregator &aggregates,
     for (auto &p : pending) {
         if (lines.size() > max_rows)
             break;
-        lines.push_back(
-            cut(fmt::format("PENDING {:>8}  {}  {}", human_duration(now_mono_ns - p.start_ns),
-                            cgroup_subject(p.cgroup),
-                            p.has_blockers ? "(blockers found: see the stall line)" : ""),
-                width));
+        lines.push_back(cut(
+            fmt::format("PENDING {:>8}  {}  {}", human_duration(now_mono_ns - p.start_ns),
+                        cgroup_subject(p.cgroup),
+                        !p.has_blockers ? std::string()
+                        : p.first_cause
+                            ? fmt::format("(blocked: {}: {})", cause_kind_name(p.first_cause->kind),
+                                          escape_for_terminal(p.first_cause->detail))
+                            : std::string("(blockers found: see the stall line)")),
+            width));
     }
     std::vector<const CgroupStats *> recent;
     for (auto &[key, s] : aggregates.cgroups())

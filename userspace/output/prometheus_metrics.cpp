@@ -132,6 +132,11 @@ std::string prometheus_text(const Aggregator &aggregator) {
     for (auto &[labels, h] : lock_wait)
         histogram(out, "freezeprobe_cgroup_write_lock_wait_seconds", labels, h);
 
+    family(out, "freezeprobe_freeze_held_total", "counter",
+           "Freezes left in effect (frozen or freezing, never thawed) past --held-after.");
+    fmt::format_to(std::back_inserter(out), "freezeprobe_freeze_held_total {}\n",
+                   aggregator.held());
+
     family(out, "freezeprobe_events_lost_total", "counter",
            "Events the kernel could not queue to freezeprobe.");
     fmt::format_to(std::back_inserter(out), "freezeprobe_events_lost_total {}\n",

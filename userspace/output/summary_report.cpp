@@ -48,6 +48,7 @@ json cgroup_json(const CgroupStats &s) {
     }
     j["episodes"] = episodes;
     j["stalls"] = s.stalls;
+    j["held"] = s.held;
     j["freeze_latency_ns"] = histogram_json(s.freeze_latency_ns);
     j["files"] = files_json(s.files);
     json failures = json::array();

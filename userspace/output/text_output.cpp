@@ -61,6 +61,8 @@ std::string to_text_line(const Event &event) {
     if (auto *st = std::get_if<FreezeStall>(&event.body))
         return fmt::format("{} freeze_stall {} | {}", time, st->diagnosis,
                            path_text(*event.cgroup));
+    if (auto *h = std::get_if<FreezeHeld>(&event.body))
+        return fmt::format("{} freeze_held {} | {}", time, h->diagnosis, path_text(*event.cgroup));
     if (auto *ep = std::get_if<FreezeEpisode>(&event.body))
         return fmt::format("{} freeze_episode {}: {} | {}", time, outcome_name(ep->outcome),
                            ep->diagnosis, path_text(*event.cgroup));

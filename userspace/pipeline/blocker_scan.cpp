@@ -1,6 +1,7 @@
 #include "blocker_scan.h"
 
 #include "bpf_probe.h"
+#include "cause_resolver.h"
 #include "container_resolver.h"
 #include "read_file.h"
 #include "text_util.h"
@@ -140,6 +141,7 @@ BlockerScan BlockerScanner::scan(const Hierarchy &h, const std::string &cgroup_p
         b.stack = parse_kernel_stack(read_proc(m.tid, "stack"));
         b.cgroup = m.cgroup;
         b.container = resolve_container(m.cgroup);
+        b.cause = classify_blocker(b);
         out.blockers.push_back(std::move(b));
     }
     return out;

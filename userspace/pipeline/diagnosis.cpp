@@ -41,8 +41,6 @@ std::string counts_text(const EpisodeCounts &c) {
         text += fmt::format(", {} thaw{}", c.thaws, c.thaws == 1 ? "" : "s");
     if (c.reads)
         text += fmt::format(", {} state read{}", c.reads, c.reads == 1 ? "" : "s");
-    if (c.joins)
-        text += fmt::format(", {} process{} joined meanwhile", c.joins, c.joins == 1 ? "" : "es");
     return text;
 }
 
@@ -50,6 +48,25 @@ std::string writer_text(const Task &w) {
     auto text = fmt::format("{}[{}]", escape_for_terminal(w.comm), w.pid);
     if (w.parent)
         text += fmt::format(" (from {}[{}])", escape_for_terminal(w.parent->comm), w.parent->pid);
+    return text;
+}
+
+// "; 40 processes joined while it was freezing, written by runc[4242] (38) and containerd-shim[77]
+// (2)": tasks joining a freezing cgroup are what runc's retry loop cannot outrun on old kernels,
+// and a scan then names whichever newcomer it caught.
+std::string joins_text(const EpisodeCounts &c, const std::vector<Joiner> &joiners, bool froze) {
+    if (c.joins == 0)
+        return "";
+    auto text = fmt::format("; {} process{} joined while it was {}", c.joins,
+                            c.joins == 1 ? "" : "es", froze ? "pending" : "freezing");
+    for (std::size_t i = 0; i < joiners.size(); ++i)
+        text += fmt::format("{}{}[{}] ({})",
+                            i == 0                    ? ", written by "
+                            : i + 1 == joiners.size() ? " and "
+                                                      : ", ",
+                            escape_for_terminal(joiners[i].comm), joiners[i].pid, joiners[i].joins);
+    if (!froze && c.joins >= 2)
+        text += ": a join storm, so blockers named below may be newcomers rather than the cause";
     return text;
 }
 
@@ -90,17 +107,32 @@ std::string describe_blocker(const Blocker &b) {
     std::string stack_where;
     for (auto &f : b.stack)
         stack_where += f + " ";
-    if (auto h = hint(where + " " + stack_where, b.state); !h.empty())
+    if (b.cause) {
+        text += ", " + escape_for_terminal(b.cause->detail);
+        if (b.cause->hint)
+            text += " (to unblock: " + *b.cause->hint + ")";
+    } else if (auto h = hint(where + " " + stack_where, b.state); !h.empty()) {
         text += ", " + h;
+    }
     if (b.container && b.cgroup)
         text += fmt::format(" (container {})", b.container->id.substr(0, 12));
     return text;
 }
 
 std::string stall_diagnosis(const CgroupRef &cgroup, const FreezeStall &s) {
-    return fmt::format("Freeze of {} requested by {} is still pending after {} ({}); {}.",
+    return fmt::format("Freeze of {} requested by {} is still pending after {} ({}){}; {}.",
                        cgroup_subject(cgroup), writer_text(s.writer), human_duration(s.elapsed_ns),
-                       counts_text(s.counts), blockers_text(s.blockers));
+                       counts_text(s.counts), joins_text(s.counts, s.joiners, false),
+                       blockers_text(s.blockers));
+}
+
+std::string held_diagnosis(const CgroupRef &cgroup, const FreezeHeld &h) {
+    return fmt::format("Freeze of {} requested by {} has been in effect for {} ({}) and nobody "
+                       "thawed it; {}; the writer {}.",
+                       cgroup_subject(cgroup), writer_text(h.writer), human_duration(h.duration_ns),
+                       counts_text(h.counts),
+                       h.frozen ? "the cgroup is frozen" : "the cgroup is still freezing",
+                       h.writer_running ? "is still running" : "has exited");
 }
 
 std::string episode_diagnosis(const CgroupRef &cgroup, const FreezeEpisode &e) {
@@ -109,21 +141,24 @@ std::string episode_diagnosis(const CgroupRef &cgroup, const FreezeEpisode &e) {
     auto took = human_duration(e.duration_ns);
     switch (e.outcome) {
     case EpisodeOutcome::frozen:
-        return fmt::format("{} completed in {} ({}).", who, took, counts_text(e.counts));
+        return fmt::format("{} completed in {} ({}){}.", who, took, counts_text(e.counts),
+                           joins_text(e.counts, e.joiners, true));
     case EpisodeOutcome::thawed:
         return fmt::format("{} was thawed {} after it was asked for ({}).", who, took,
                            counts_text(e.counts));
     case EpisodeOutcome::aborted:
-        return fmt::format("{} was given up after {} without ever completing ({}); {}.", who, took,
-                           counts_text(e.counts), blockers_text(e.blockers));
+        return fmt::format("{} was given up after {} without ever completing ({}){}; {}.", who,
+                           took, counts_text(e.counts), joins_text(e.counts, e.joiners, false),
+                           blockers_text(e.blockers));
     case EpisodeOutcome::removed:
         return fmt::format("{} ended after {} because the cgroup was removed ({}).", who, took,
                            counts_text(e.counts));
     case EpisodeOutcome::open:
         break;
     }
-    return fmt::format("{} was still pending after {} when freezeprobe stopped ({}); {}.", who,
-                       took, counts_text(e.counts), blockers_text(e.blockers));
+    return fmt::format("{} was still pending after {} when freezeprobe stopped ({}){}; {}.", who,
+                       took, counts_text(e.counts), joins_text(e.counts, e.joiners, false),
+                       blockers_text(e.blockers));
 }
 
 } // namespace freezeprobe

@@ -15,6 +15,7 @@ std::string cgroup_subject(const CgroupRef &cgroup);
 std::string describe_blocker(const Blocker &b);
 
 std::string stall_diagnosis(const CgroupRef &cgroup, const FreezeStall &stall);
+std::string held_diagnosis(const CgroupRef &cgroup, const FreezeHeld &held);
 std::string episode_diagnosis(const CgroupRef &cgroup, const FreezeEpisode &episode);
 
 } // namespace freezeprobe

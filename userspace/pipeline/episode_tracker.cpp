@@ -23,7 +23,8 @@ std::optional<bool> reads_as_frozen(std::string_view content) {
 
 EpisodeReport EpisodeTracker::report(const CgroupKey &key, const Episode &e, EpisodeOutcome outcome,
                                      std::uint64_t end) const {
-    return EpisodeReport{key, e.cgroup, e.start_ns, end, outcome, e.counts, e.writer, e.blockers};
+    return EpisodeReport{key,      e.cgroup, e.start_ns, end,      outcome,
+                         e.counts, e.writer, e.blockers, e.joiners};
 }
 
 std::vector<EpisodeReport> EpisodeTracker::on_freeze_request(const CgroupKey &key,
@@ -92,9 +93,19 @@ std::vector<EpisodeReport> EpisodeTracker::on_notify_frozen(const CgroupKey &key
     return {};
 }
 
-void EpisodeTracker::on_join(const CgroupKey &key) {
-    if (auto it = episodes_.find(key); it != episodes_.end())
-        ++it->second.counts.joins;
+void EpisodeTracker::on_join(const CgroupKey &key, const Task &writer) {
+    auto it = episodes_.find(key);
+    if (it == episodes_.end())
+        return;
+    ++it->second.counts.joins;
+    auto &joiners = it->second.joiners;
+    for (auto &j : joiners)
+        if (j.pid == writer.pid && j.comm == writer.comm) {
+            ++j.joins;
+            return;
+        }
+    if (joiners.size() < max_joiners)
+        joiners.push_back(Joiner{writer.pid, writer.comm, 1});
 }
 
 std::vector<EpisodeReport> EpisodeTracker::on_removed(const CgroupKey &key, std::uint64_t time) {
@@ -134,7 +145,21 @@ std::vector<StallDue> EpisodeTracker::due_stalls(std::uint64_t now) {
             now - e.start_ns < config_.stall_after_ns)
             continue;
         e.stall_reported = true;
-        out.push_back(StallDue{key, e.cgroup, e.start_ns, e.counts, e.writer, e.blockers});
+        out.push_back(
+            StallDue{key, e.cgroup, e.start_ns, e.counts, e.writer, e.blockers, e.joiners});
+    }
+    return out;
+}
+
+std::vector<HeldDue> EpisodeTracker::due_held(std::uint64_t now) {
+    std::vector<HeldDue> out;
+    for (auto &[key, e] : episodes_) {
+        if (e.phase == Phase::thaw_pending || e.held_reported ||
+            now - e.start_ns < config_.held_after_ns)
+            continue;
+        e.held_reported = true;
+        out.push_back(
+            HeldDue{key, e.cgroup, e.start_ns, e.phase == Phase::frozen, e.counts, e.writer});
     }
     return out;
 }
@@ -143,7 +168,9 @@ std::vector<PendingEpisode> EpisodeTracker::pending() const {
     std::vector<PendingEpisode> out;
     for (auto &[key, e] : episodes_)
         if (e.phase == Phase::freezing)
-            out.push_back(PendingEpisode{key, e.cgroup, e.start_ns, !e.blockers.empty()});
+            out.push_back(
+                PendingEpisode{key, e.cgroup, e.start_ns, !e.blockers.empty(),
+                               e.blockers.empty() ? std::nullopt : e.blockers.front().cause});
     return out;
 }
 

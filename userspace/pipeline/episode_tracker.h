@@ -23,6 +23,9 @@ struct TrackerConfig {
     // runc thaws every 50 tries and freezes again 10 ms later: a thaw followed by a new freeze
     // request within this window continues the same episode.
     std::uint64_t thaw_grace_ns = 250'000'000;
+    // A freeze still in effect (freezing or frozen, not thawed) this long after it was asked
+    // for is reported as held (--held-after).
+    std::uint64_t held_after_ns = 60'000'000'000;
 };
 
 // An episode as the tracker sees it when it reports on it.
@@ -35,6 +38,7 @@ struct EpisodeReport {
     EpisodeCounts counts;
     Task writer;
     std::vector<Blocker> blockers;
+    std::vector<Joiner> joiners;
 };
 
 // An episode pending for longer than stall_after, with the last blockers seen.
@@ -45,6 +49,17 @@ struct StallDue {
     EpisodeCounts counts;
     Task writer;
     std::vector<Blocker> blockers;
+    std::vector<Joiner> joiners;
+};
+
+// A freeze in effect for longer than held_after, never thawed.
+struct HeldDue {
+    CgroupKey key;
+    CgroupRef cgroup;
+    std::uint64_t start_ns = 0;
+    bool frozen = false;
+    EpisodeCounts counts;
+    Task writer;
 };
 
 // An episode still waiting to complete.
@@ -53,6 +68,7 @@ struct PendingEpisode {
     CgroupRef cgroup;
     std::uint64_t start_ns = 0;
     bool has_blockers = false;
+    std::optional<BlockerCause> first_cause; // of the first blocker seen, as the scan classified it
 };
 
 // What a cgroup's freeze state files say right now.
@@ -73,14 +89,17 @@ class EpisodeTracker {
     // v2 cgroup_notify_frozen tracepoint.
     std::vector<EpisodeReport> on_notify_frozen(const CgroupKey &key, std::uint64_t time,
                                                 bool frozen);
-    // A successful cgroup.procs / tasks / cgroup.threads write into the cgroup.
-    void on_join(const CgroupKey &key);
+    // A successful cgroup.procs / tasks / cgroup.threads write into the cgroup, by writer.
+    void on_join(const CgroupKey &key, const Task &writer = {});
+    static constexpr std::size_t max_joiners = 8; // distinct writers kept per episode
     std::vector<EpisodeReport> on_removed(const CgroupKey &key, std::uint64_t time);
 
     // Time passed: aborted episodes whose grace ran out.
     std::vector<EpisodeReport> tick(std::uint64_t now);
     // Episodes that just crossed stall_after (each reported once).
     std::vector<StallDue> due_stalls(std::uint64_t now);
+    // Freezes that just crossed held_after without a thaw (each reported once).
+    std::vector<HeldDue> due_held(std::uint64_t now);
     // Episodes still waiting to complete, for the loader's own look at the freeze state.
     std::vector<PendingEpisode> pending() const;
     // freezeprobe itself saw the cgroup frozen.
@@ -109,9 +128,11 @@ class EpisodeTracker {
         std::uint64_t thaw_ns = 0;
         Phase phase = Phase::freezing;
         bool stall_reported = false;
+        bool held_reported = false;
         EpisodeCounts counts;
         Task writer;
         std::vector<Blocker> blockers;
+        std::vector<Joiner> joiners;
     };
     struct Notification {
         std::uint64_t time = 0;

@@ -3,6 +3,9 @@
 #include "diagnosis.h"
 #include "written_value.h"
 
+#include <cerrno>
+#include <csignal>
+
 namespace freezeprobe {
 
 CgroupKey EventBuilder::key_of(const IoRecord &r) const {
@@ -64,13 +67,30 @@ Event EventBuilder::lost(std::uint64_t count) const {
 
 Event EventBuilder::stall_event(const StallDue &due, std::vector<Blocker> blockers,
                                 std::uint64_t now) const {
-    FreezeStall stall{now - due.start_ns, due.counts, due.writer, std::move(blockers), ""};
+    FreezeStall stall{now - due.start_ns,  due.counts, due.writer,
+                      std::move(blockers), "",         due.joiners};
     stall.diagnosis = stall_diagnosis(due.cgroup, stall);
     return Event{clock_.from_monotonic(now), due.cgroup, std::move(stall)};
 }
 
+Event EventBuilder::held_event(const HeldDue &due, std::uint64_t now) const {
+    FreezeHeld held;
+    held.since_ns = clock_.from_monotonic(due.start_ns);
+    held.duration_ns = now - due.start_ns;
+    held.frozen = due.frozen;
+    held.writer = due.writer;
+    // Whether the writer still exists tells a pause left on purpose from a runtime that died
+    // between its freeze and its thaw.
+    held.writer_running =
+        due.writer.pid && (::kill(static_cast<pid_t>(due.writer.pid), 0) == 0 || errno == EPERM);
+    held.counts = due.counts;
+    held.diagnosis = held_diagnosis(due.cgroup, held);
+    return Event{clock_.from_monotonic(now), due.cgroup, std::move(held)};
+}
+
 Event EventBuilder::episode_event(const EpisodeReport &r) const {
-    FreezeEpisode episode{r.outcome, r.end_ns - r.start_ns, r.counts, r.writer, r.blockers, ""};
+    FreezeEpisode episode{r.outcome, r.end_ns - r.start_ns, r.counts, r.writer, r.blockers, "",
+                          r.joiners};
     episode.diagnosis = episode_diagnosis(r.cgroup, episode);
     return Event{clock_.from_monotonic(r.end_ns), r.cgroup, std::move(episode)};
 }

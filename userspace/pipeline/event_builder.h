@@ -35,6 +35,7 @@ class EventBuilder {
     Event lost(std::uint64_t count) const;
     Event stall_event(const StallDue &due, std::vector<Blocker> blockers, std::uint64_t now) const;
     Event episode_event(const EpisodeReport &report) const;
+    Event held_event(const HeldDue &due, std::uint64_t now) const;
 
     const WallClock &clock() const { return clock_; }
 

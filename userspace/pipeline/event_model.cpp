@@ -8,6 +8,7 @@ const char *type_name(const Event &event) {
         const char *operator()(const ProcsWrite &) const { return "procs_write"; }
         const char *operator()(const Lost &) const { return "lost"; }
         const char *operator()(const FreezeStall &) const { return "freeze_stall"; }
+        const char *operator()(const FreezeHeld &) const { return "freeze_held"; }
         const char *operator()(const FreezeEpisode &) const { return "freeze_episode"; }
     };
     return std::visit(Name{}, event.body);
@@ -27,6 +28,26 @@ const char *outcome_name(EpisodeOutcome outcome) {
         break;
     }
     return "open";
+}
+
+} // namespace freezeprobe
+
+namespace freezeprobe {
+
+const char *cause_kind_name(CauseKind kind) {
+    switch (kind) {
+    case CauseKind::fuse:
+        return "fuse";
+    case CauseKind::block_io:
+        return "block_io";
+    case CauseKind::nfs:
+        return "nfs";
+    case CauseKind::lock:
+        return "lock";
+    case CauseKind::unknown:
+        break;
+    }
+    return "unknown";
 }
 
 } // namespace freezeprobe

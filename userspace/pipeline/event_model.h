@@ -58,6 +58,26 @@ struct Lost {
     std::uint64_t count = 0;
 };
 
+// Why a blocker cannot freeze, as far as its wait and its files tell.
+enum class CauseKind { fuse, block_io, nfs, lock, unknown };
+// "fuse", "block_io", "nfs", "lock" or "unknown".
+const char *cause_kind_name(CauseKind kind);
+
+// The process the blocker waits for (the FUSE daemon of the connection it waits on).
+struct CauseHolder {
+    std::uint32_t pid = 0;
+    std::string comm;
+    std::optional<Container> container;
+};
+
+struct BlockerCause {
+    CauseKind kind = CauseKind::unknown;
+    std::string detail;                // one human clause: "waiting for the FUSE daemon ..."
+    std::optional<CauseHolder> holder; // who must answer; nullopt when no one is known
+    std::optional<std::string> device; // "MAJ:MIN" of the device or file system waited on
+    std::optional<std::string> hint;   // how to unblock it by hand
+};
+
 // A task of a freezing cgroup (or a descendant) that is not frozen.
 struct Blocker {
     std::uint32_t pid = 0;
@@ -68,6 +88,17 @@ struct Blocker {
     std::vector<std::string> stack;    // innermost first, "request_wait_answer+0xd6/0x290"
     std::optional<std::string> cgroup; // the task's own cgroup, from the hierarchy root
     std::optional<Container> container;
+    // The kind comes from the scan (stack and wchan); holder, device and hint are looked up
+    // only when the blocker is reported (CauseResolver).
+    std::optional<BlockerCause> cause;
+};
+
+// Who wrote tasks into a cgroup while its freeze was pending (runc exec, a shim), and how often.
+struct Joiner {
+    std::uint32_t pid = 0;
+    std::string comm;
+    std::uint32_t joins = 0;
+    bool operator==(const Joiner &) const = default;
 };
 
 // What a freeze episode has seen so far.
@@ -84,6 +115,19 @@ struct FreezeStall {
     Task writer; // who asked for the freeze
     std::vector<Blocker> blockers;
     std::string diagnosis; // one human paragraph
+    std::vector<Joiner> joiners;
+};
+
+// A freeze left in effect longer than --held-after: nobody thawed it (runc killed between its
+// freeze and its thaw, a pause never resumed). Reported once per episode.
+struct FreezeHeld {
+    std::uint64_t since_ns = 0;    // CLOCK_REALTIME of the first freeze request
+    std::uint64_t duration_ns = 0; // from then to the report
+    bool frozen = false;           // the freeze completed (else the cgroup is still freezing)
+    Task writer;                   // who asked for the freeze
+    bool writer_running = false;   // the writer's process still exists
+    EpisodeCounts counts;
+    std::string diagnosis;
 };
 
 enum class EpisodeOutcome { frozen, aborted, thawed, removed, open };
@@ -96,15 +140,16 @@ struct FreezeEpisode {
     Task writer;
     std::vector<Blocker> blockers; // last seen; empty if it never stalled
     std::string diagnosis;
+    std::vector<Joiner> joiners;
 };
 
 struct Event {
     std::uint64_t time_ns = 0; // CLOCK_REALTIME
     std::optional<CgroupRef> cgroup;
-    std::variant<FreezeWrite, ProcsWrite, Lost, FreezeStall, FreezeEpisode> body;
+    std::variant<FreezeWrite, ProcsWrite, Lost, FreezeStall, FreezeEpisode, FreezeHeld> body;
 };
 
-// "freeze_write", "procs_write", "lost", "freeze_stall" or "freeze_episode".
+// "freeze_write", "procs_write", "lost", "freeze_stall", "freeze_episode" or "freeze_held".
 const char *type_name(const Event &event);
 
 } // namespace freezeprobe

@@ -19,10 +19,22 @@ void EventPipeline::emit(const Event &event) {
     sink_(event);
 }
 
+std::vector<Blocker> EventPipeline::resolved(std::vector<Blocker> blockers) const {
+    if (resolve_causes_ && !blockers.empty())
+        resolve_causes_(blockers);
+    return blockers;
+}
+
 void EventPipeline::emit(const std::vector<EpisodeReport> &reports) {
     for (auto &r : reports) {
         looks_.erase(r.key);
-        emit(builder_.episode_event(r));
+        if (r.blockers.empty() || !resolve_causes_) {
+            emit(builder_.episode_event(r));
+            continue;
+        }
+        auto with_causes = r;
+        with_causes.blockers = resolved(std::move(with_causes.blockers));
+        emit(builder_.episode_event(with_causes));
     }
 }
 
@@ -54,7 +66,7 @@ void EventPipeline::on_io(const IoRecord &r) {
     }
     emit(builder_.write_event(r, cgroup, tracker_.freeze_in_effect(key)));
     if (ok)
-        tracker_.on_join(key);
+        tracker_.on_join(key, Task{r.pid, r.tid, r.comm});
 }
 
 void EventPipeline::on_cgroup(const CgroupRecord &r) {
@@ -111,7 +123,9 @@ void EventPipeline::tick(std::uint64_t now) {
     for (auto &p : tracker_.pending())
         look_at(p, now, false);
     for (auto &due : tracker_.due_stalls(now))
-        emit(builder_.stall_event(due, due.blockers, now));
+        emit(builder_.stall_event(due, resolved(due.blockers), now));
+    for (auto &due : tracker_.due_held(now))
+        emit(builder_.held_event(due, now));
 }
 
 void EventPipeline::sample_blockers(std::uint64_t now) {

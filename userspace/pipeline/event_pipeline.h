@@ -42,6 +42,11 @@ class EventPipeline {
                   PipelineTimers timers, EventFilter filter, Sink sink, std::uint32_t self_pid,
                   StateReader read_state, BlockerFinder find_blockers);
 
+    // Fills in the causes of blockers about to be reported (CauseResolver::resolve); without
+    // one, blockers keep the cause their scan classified from the stack.
+    using CauseFinder = std::function<void(std::vector<Blocker> &)>;
+    void set_cause_finder(CauseFinder finder) { resolve_causes_ = std::move(finder); }
+
     void on_record(const Record &record);
     void tick(std::uint64_t now);
     // Between ticks, while a long backlog of records is being read (a slow reader, a burst):
@@ -64,6 +69,7 @@ class EventPipeline {
     void emit(const Event &event);
     void emit(const std::vector<EpisodeReport> &reports);
     void look_at(const PendingEpisode &p, std::uint64_t now, bool blockers_only);
+    std::vector<Blocker> resolved(std::vector<Blocker> blockers) const;
 
     EventBuilder builder_;
     EpisodeTracker tracker_;
@@ -73,6 +79,7 @@ class EventPipeline {
     std::uint32_t self_pid_;
     StateReader read_state_;
     BlockerFinder find_blockers_;
+    CauseFinder resolve_causes_;
     struct Looks {
         std::uint64_t state = 0;    // last own read of the state
         std::uint64_t blockers = 0; // last blocker scan

@@ -46,6 +46,7 @@ ProbeSession::ProbeSession(const SessionOptions &options, Sink sink)
                 [this](const Hierarchy &h, const std::string &path, bool reads_freezing) {
                     return blockers_.scan(h, path, reads_freezing);
                 }) {
+    pipeline_.set_cause_finder([this](std::vector<Blocker> &b) { causes_.resolve(b); });
     ProbeOptions probe_options = options.probe;
     if (probe_options.calibration_file.empty() && !resolver_.hierarchies().empty())
         probe_options.calibration_file = calibration_file(resolver_.hierarchies().front());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "blocker_scan.h"
+#include "cause_resolver.h"
 #include "bpf_probe.h"
 #include "cgroup_resolver.h"
 #include "event_pipeline.h"
@@ -39,6 +40,7 @@ class ProbeSession {
     const std::vector<std::string> &mode_notes() const { return probe_->mode_notes(); }
     bool fast_filter_ready() const { return probe_->fast_filter_ready(); }
     const std::string &blocker_method() const { return blockers_.method(); }
+    const std::string &fuse_daemon_method() const { return causes_.fuse_method(); }
     const std::vector<Hierarchy> &hierarchies() const { return resolver_.hierarchies(); }
     std::uint64_t events_lost() const { return lost_reported_; }
     std::uint64_t events_delivered() const { return pipeline_.delivered(); }
@@ -50,6 +52,7 @@ class ProbeSession {
 
     CgroupResolver resolver_;
     BlockerScanner blockers_;
+    CauseResolver causes_;
     EventPipeline pipeline_;
     std::unique_ptr<BpfProbe> probe_;
     std::uint64_t lost_reported_ = 0;
