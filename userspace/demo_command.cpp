@@ -279,7 +279,7 @@ void Demo::runc_containers() {
 int Demo::run() {
     step("attach the probe, watching only this demo's cgroups");
     auto options = session_options(options_);
-    options.filter = EventFilter{prefix_, ""};
+    options.filter = EventFilter{prefix_, "", "", ""};
     session_ = std::make_unique<ProbeSession>(options, [this](const Event &e) {
         sink_(e);
         seen_.push_back(e);

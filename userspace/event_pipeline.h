@@ -40,7 +40,8 @@ class EventPipeline {
 
     EventPipeline(CgroupResolver &resolver, WallClock clock, TrackerConfig tracker,
                   PipelineTimers timers, EventFilter filter, Sink sink, std::uint32_t self_pid,
-                  StateReader read_state, BlockerFinder find_blockers);
+                  StateReader read_state, BlockerFinder find_blockers,
+                  ContainerNamer *namer = nullptr);
 
     void on_record(const Record &record);
     void tick(std::uint64_t now);

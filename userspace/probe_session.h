@@ -18,6 +18,8 @@ struct SessionOptions {
     EventFilter filter;
     TrackerConfig tracker;
     PipelineTimers timers;
+    // --host-root: where the node's files that name containers are (container_names.h).
+    std::string host_root;
 };
 
 class ProbeSession {
@@ -43,6 +45,7 @@ class ProbeSession {
     std::uint64_t events_lost() const { return lost_reported_; }
     std::uint64_t events_delivered() const { return pipeline_.delivered(); }
     std::vector<PendingEpisode> pending() const { return pipeline_.pending(); }
+    const ContainerNamer &namer() const { return namer_; }
 
   private:
     void on_record(std::span<const std::byte> bytes);
@@ -50,6 +53,7 @@ class ProbeSession {
 
     CgroupResolver resolver_;
     BlockerScanner blockers_;
+    ContainerNamer namer_;
     EventPipeline pipeline_;
     std::unique_ptr<BpfProbe> probe_;
     std::uint64_t lost_reported_ = 0;
