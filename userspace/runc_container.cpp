@@ -286,7 +286,7 @@ RuncContainer::RuncContainer(RuncContainerSpec spec) : spec_(std::move(spec)) {
     if (!::mkdtemp(dir.data()))
         throw std::system_error(errno, std::generic_category(), "mkdtemp " + dir);
     work_dir_ = dir;
-    bundle_ = work_dir_ + "/bundle";
+    bundle_ = spec_.bundle_dir.empty() ? work_dir_ + "/bundle" : spec_.bundle_dir;
     root_ = work_dir_ + "/state";
     try {
         std::string rootfs = bundle_ + "/rootfs";
@@ -309,6 +309,8 @@ RuncContainer::RuncContainer(RuncContainerSpec spec) : spec_(std::move(spec)) {
         config["process"]["args"] = spec_.args;
         config["root"] = {{"path", "rootfs"}, {"readonly", false}};
         config["linux"]["cgroupsPath"] = spec_.cgroups_path;
+        for (auto &[key, value] : spec_.annotations)
+            config["annotations"][key] = value;
         for (auto &m : spec_.mounts)
             config["mounts"].push_back({{"destination", m.destination},
                                         {"type", "bind"},
@@ -469,6 +471,11 @@ void RuncContainer::cleanup() noexcept {
         fs::remove_all(work_dir_, ec);
     if (ec)
         report(spec_.id, "removing " + work_dir_ + ": " + ec.message());
+    if (!spec_.bundle_dir.empty() && !bundle_.empty()) {
+        fs::remove_all(spec_.bundle_dir, ec);
+        if (ec)
+            report(spec_.id, "removing " + spec_.bundle_dir + ": " + ec.message());
+    }
 }
 
 } // namespace freezeprobe

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -36,6 +37,12 @@ struct RuncContainerSpec {
     // for its own children. No namespace where /sys/fs/cgroup is already the cgroup2 mount; throws
     // if no cgroup2 hierarchy is mounted.
     bool cgroup2 = false;
+    // OCI annotations of the container (e.g. the ones CRI-O writes).
+    std::map<std::string, std::string> annotations;
+    // Where the bundle (config.json, rootfs/) goes, e.g. CRI-O's
+    // <root>/run/containers/storage/overlay-containers/<id>/userdata; created if missing and
+    // removed with the container. Empty: in the container's own temporary directory.
+    std::string bundle_dir;
 };
 
 struct RuncResult {
