@@ -202,12 +202,15 @@ void ContainerdDaemon::remove(std::string id) {
     if (it == containers_.end())
         return;
     containers_.erase(it);
-    ctr({"task", "resume", id});
-    ctr({"task", "kill", "--signal", "SIGKILL", id});
+    ctr({"task", "resume", id}); // fails when it is not paused
+    auto killed = ctr({"task", "kill", "--signal", "SIGKILL", id});
+    if (killed.exit_code != 0)
+        std::cerr << "ctr task kill " << id << ": " << killed.err;
     for (int i = 0; i < 50; ++i) {
         auto r = ctr({"task", "delete", "--force", id});
         if (r.exit_code == 0 || r.err.find("not found") != std::string::npos)
             break;
+        std::cerr << "ctr task delete " << id << ": " << r.err;
         std::this_thread::sleep_for(100ms);
     }
     auto r = ctr({"container", "delete", id});
