@@ -6,7 +6,10 @@
 #include "hang_fuse.h"
 #include "probe_harness.h"
 
+#include <csignal>
+#include <fstream>
 #include <future>
+#include <thread>
 #include <iostream>
 #include <system_error>
 #include <unistd.h>
@@ -180,6 +183,67 @@ TEST_F(KubernetesNamesTest, SandboxAndUnknownStayApart) {
     }
     EXPECT_EQ(seen_sandbox, 2);
     EXPECT_EQ(seen_bare, 2);
+}
+
+// The binary, in every output: JSON lines, text lines, JUnit and the metrics file name the
+// container, and --namespace / --pod keep out the containers of another pod.
+TEST_F(KubernetesNamesTest, EveryOutputOfTheBinaryNamesTheContainer) {
+    auto id = random_hex(64), uid = random_uuid();
+    auto other = random_hex(64), other_uid = random_uuid();
+    make_pod_log_dir("shop", "web-0", uid);
+    make_pod_log_dir("other", "db-0", other_uid);
+    auto out = host_root_->path() / "out";
+    fs::create_directories(out);
+    auto junit = out / "junit.xml", metrics = out / "m.prom";
+    auto root = host_root_->path().string();
+    RunningProcess json({freezeprobe_binary(), "--events", "json", "--host-root", root, "--cgroup",
+                         prefix_, "--namespace", "shop", "--junit", junit.string(),
+                         "--metrics-file", metrics.string()});
+    RunningProcess text({freezeprobe_binary(), "--events", "text", "--host-root", root, "--cgroup",
+                         prefix_, "--pod", "web-0"});
+    ASSERT_TRUE(json.wait_for_stderr("attached", 10'000)) << json.err();
+    ASSERT_TRUE(text.wait_for_stderr("attached", 10'000)) << text.err();
+    containerd_->run(id, v1_container_path(uid, id),
+                     cri_annotations("container", "app", "web-0", "shop", uid), {},
+                     {"/bin/sleep", "3600"});
+    containerd_->run(other, v1_container_path(other_uid, other),
+                     cri_annotations("container", "pg", "db-0", "other", other_uid), {},
+                     {"/bin/sleep", "3600"});
+    for (auto &c : {id, other}) {
+        ASSERT_EQ(containerd_->ctr({"task", "pause", c}).exit_code, 0);
+        ASSERT_EQ(containerd_->ctr({"task", "resume", c}).exit_code, 0);
+    }
+    std::this_thread::sleep_for(500ms);
+    auto rj = json.stop(SIGINT);
+    auto rt = text.stop(SIGINT);
+    ASSERT_EQ(rj.exit_code, 0) << rj.err;
+    ASSERT_EQ(rt.exit_code, 0) << rt.err;
+
+    std::vector<nlohmann::json> lines;
+    ASSERT_NO_THROW(lines = json_lines(rj.out)) << rj.out;
+    int episodes = 0;
+    for (auto &j : lines) {
+        if (j["container"].is_null())
+            continue;
+        EXPECT_EQ(j["container"]["id"], id) << "--namespace shop shows only shop's container";
+        EXPECT_EQ(j["container"]["namespace"], "shop");
+        EXPECT_EQ(j["container"]["pod_name"], "web-0");
+        EXPECT_EQ(j["container"]["name"], "app");
+        EXPECT_EQ(j["container"]["sandbox"], false);
+        episodes += j["type"] == "freeze_episode";
+    }
+    EXPECT_GE(episodes, 2) << rj.out;
+    EXPECT_NE(rt.out.find("container shop/web-0/app ("), std::string::npos) << rt.out;
+    EXPECT_EQ(rt.out.find("db-0"), std::string::npos) << rt.out;
+    EXPECT_EQ(rt.out.find(other.substr(0, 12)), std::string::npos) << rt.out;
+    std::ifstream junit_in(junit), metrics_in(metrics);
+    std::string junit_text((std::istreambuf_iterator<char>(junit_in)), {});
+    std::string metrics_text((std::istreambuf_iterator<char>(metrics_in)), {});
+    EXPECT_NE(junit_text.find("name=\"shop/web-0/app"), std::string::npos) << junit_text;
+    EXPECT_NE(metrics_text.find("namespace=\"shop\",pod=\"web-0\",container=\"app\""),
+              std::string::npos)
+        << metrics_text;
+    EXPECT_EQ(metrics_text.find("db-0"), std::string::npos) << metrics_text;
 }
 
 // CRI-O's layout, with runc run by the test: the bundle in
