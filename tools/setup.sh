@@ -6,7 +6,7 @@ packages=(
   build-essential cmake pkg-config clang llvm bpftool
   libbpf-dev libelf-dev zlib1g-dev libzstd-dev
   libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
-  fuse3 libfuse3-dev runc crun busybox-static libxml2-utils prometheus bpftrace
+  fuse3 libfuse3-dev runc crun containerd busybox-static libxml2-utils prometheus bpftrace
   help2man man-db systemd yamllint python3-yaml
   qemu-system-x86 cpio
   mmdebstrap e2fsprogs

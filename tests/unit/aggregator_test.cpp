@@ -212,11 +212,11 @@ TEST(Aggregator, EpisodesByOutcome) {
     EXPECT_EQ(a.write_errors(), 0u);
 
     std::map<Aggregator::EpisodeLabels, std::uint64_t> want{
-        {{"frozen", "v1", container_id, pod_uid}, 2},
-        {{"aborted", "v1", container_id, pod_uid}, 1},
-        {{"thawed", "v1", container_id, pod_uid}, 1},
-        {{"removed", "v2", "", ""}, 1},
-        {{"open", "v2", "", ""}, 1}};
+        {{"frozen", "v1", container_id, pod_uid, "", "", ""}, 2},
+        {{"aborted", "v1", container_id, pod_uid, "", "", ""}, 1},
+        {{"thawed", "v1", container_id, pod_uid, "", "", ""}, 1},
+        {{"removed", "v2", "", "", "", "", ""}, 1},
+        {{"open", "v2", "", "", "", "", ""}, 1}};
     EXPECT_EQ(a.episodes_total(), want);
 }
 
@@ -262,7 +262,7 @@ TEST(Aggregator, CgroupsAreKeyedByHierarchyAndKeepTheirPath) {
     EXPECT_EQ(s.episodes.at("removed"), 1u);
     // ... and the node-wide series count it under that container too.
     EXPECT_EQ(a.episodes_total(), (std::map<Aggregator::EpisodeLabels, std::uint64_t>{
-                                      {{"removed", "v1", container_id, pod_uid}, 1}}));
+                                      {{"removed", "v1", container_id, pod_uid, "", "", ""}, 1}}));
 }
 
 // Short-lived cgroups beyond max_cgroups: the least recently active clean ones are dropped and
@@ -336,8 +336,9 @@ TEST(Aggregator, KeepsTheEpisodeSeriesOfAtMostMaxContainers) {
     EXPECT_TRUE(containers.contains(container(n - 1).container->id));
     EXPECT_FALSE(containers.contains(container(1).container->id));
     EXPECT_EQ(a.containers_dropped(), n - Aggregator::max_containers);
-    EXPECT_EQ(a.episodes_total().at({"frozen", "v2", "", ""}), n - 1);
-    EXPECT_EQ(a.episodes_total().at({"frozen", "v2", container(0).container->id, ""}), 15u);
+    EXPECT_EQ(a.episodes_total().at({"frozen", "v2", "", "", "", "", ""}), n - 1);
+    EXPECT_EQ(a.episodes_total().at({"frozen", "v2", container(0).container->id, "", "", "", ""}),
+              15u);
 }
 
 } // namespace

@@ -80,5 +80,29 @@ TEST(EventFilter, LostAlwaysPasses) {
     EXPECT_TRUE((EventFilter{"/kubepods", "1c5b"}).matches(lost));
 }
 
+Event named(std::optional<std::string> ns, std::optional<std::string> pod) {
+    auto e = write_in("/kubepods/x", id_a);
+    e.cgroup->container->namespace_name = std::move(ns);
+    e.cgroup->container->pod_name = std::move(pod);
+    return e;
+}
+
+TEST(EventFilter, NamespaceAndPodAreWholeNames) {
+    EventFilter by_ns{"", "", "shop", ""};
+    EXPECT_TRUE(by_ns.matches(named("shop", "web-0")));
+    EXPECT_FALSE(by_ns.matches(named("shopping", "web-0")));
+    EXPECT_FALSE(by_ns.matches(named("sho", "web-0")));
+    EXPECT_FALSE(by_ns.matches(named(std::nullopt, "web-0"))) << "unknown never matches";
+    EXPECT_FALSE(by_ns.matches(write_in("/x", std::nullopt)));
+    EXPECT_TRUE(by_ns.matches(lost));
+    EventFilter by_pod{"", "", "", "web-0"};
+    EXPECT_TRUE(by_pod.matches(named("shop", "web-0")));
+    EXPECT_FALSE(by_pod.matches(named("shop", "web-1")));
+    EXPECT_FALSE(by_pod.matches(named("shop", std::nullopt)));
+    EventFilter both{"", "", "shop", "web-0"};
+    EXPECT_TRUE(both.matches(named("shop", "web-0")));
+    EXPECT_FALSE(both.matches(named("jobs", "web-0")));
+}
+
 } // namespace
 } // namespace freezeprobe

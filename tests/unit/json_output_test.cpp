@@ -98,7 +98,11 @@ TEST(JsonOutput, FreezeWriteHasEveryContractKey) {
     EXPECT_EQ(j["container"], (json{{"id", container_id},
                                     {"runtime", "containerd"},
                                     {"pod_uid", "4164b8ac-667a-484c-9c8c-a16ddc6c0554"},
-                                    {"qos", "burstable"}}));
+                                    {"qos", "burstable"},
+                                    {"name", nullptr},
+                                    {"pod_name", nullptr},
+                                    {"namespace", nullptr},
+                                    {"sandbox", nullptr}}));
     EXPECT_EQ(j["value"], "FROZEN");
     EXPECT_TRUE(j["errno"].is_number_integer());
     EXPECT_EQ(j["errno"], 0);
@@ -301,12 +305,37 @@ TEST(JsonOutput, EmptyStrings) {
     EXPECT_EQ(j["writer"]["comm"], "");
 }
 
-// The JSON lines write containers by hand; the reports with json_fields.h. Same text.
+// The JSON lines and the reports write containers with the one writer (json_fields.h). Same text.
+Container named_container() {
+    Container c{container_id, "containerd", "1f8d2a4c-0000-4000-8000-00000000a1b2", "besteffort"};
+    c.name = "nginx";
+    c.pod_name = "web-\xff";
+    c.namespace_name = "shop";
+    c.sandbox = false;
+    return c;
+}
+
+TEST(JsonOutput, ContainerNamesWhenKnown) {
+    auto cgroup = kube_cgroup();
+    cgroup.container = named_container();
+    auto j = parse_line(to_json_line(freeze_event(cgroup, frozen_write())));
+    EXPECT_EQ(j["container"]["name"], "nginx");
+    EXPECT_EQ(j["container"]["pod_name"], "web-\xef\xbf\xbd");
+    EXPECT_EQ(j["container"]["namespace"], "shop");
+    EXPECT_EQ(j["container"]["sandbox"], false);
+    cgroup.container->sandbox = true;
+    cgroup.container->name.reset();
+    j = parse_line(to_json_line(freeze_event(cgroup, frozen_write())));
+    EXPECT_EQ(j["container"]["sandbox"], true);
+    EXPECT_TRUE(j["container"]["name"].is_null());
+}
+
 TEST(JsonOutput, ContainerIsWrittenAsTheReportsWriteIt) {
-    for (auto container : {Container{container_id, "containerd",
-                                     "1f8d2a4c-0000-4000-8000-00000000a1b2", "burstable"},
-                           Container{container_id, std::nullopt, std::nullopt, std::nullopt},
-                           Container{"\"\xff\n", "crio", std::nullopt, "besteffort"}}) {
+    for (auto container :
+         {Container{container_id, "containerd", "1f8d2a4c-0000-4000-8000-00000000a1b2",
+                    "burstable"},
+          Container{container_id, std::nullopt, std::nullopt, std::nullopt},
+          Container{"\"\xff\n", "crio", std::nullopt, "besteffort"}, named_container()}) {
         auto cgroup = kube_cgroup();
         cgroup.container = container;
         auto line = to_json_line(freeze_event(cgroup, frozen_write()));

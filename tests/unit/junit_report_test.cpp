@@ -121,6 +121,24 @@ TEST_F(JunitReport, OneTestcasePerCgroupAndOneFailurePerFailure) {
     EXPECT_EQ(xml.xpath("count(//testcase[3]/failure)"), "0");
 }
 
+TEST_F(JunitReport, TestcaseNamedByKubernetesNames) {
+    auto cgroup = v1_container();
+    cgroup.container->namespace_name = "shop";
+    cgroup.container->pod_name = "web-0";
+    cgroup.container->name = "nginx";
+    cgroup.container->sandbox = false;
+    Aggregator a;
+    a.add(aborted(cgroup, "Freeze of container shop/web-0/nginx was given up."));
+    Xml xml(junit_xml(a, run_info(1'000'000'000)));
+    ASSERT_EQ(xml.lint(), "");
+    EXPECT_EQ(xml.xpath("string(//testcase[1]/@name)"), "shop/web-0/nginx");
+    auto out = xml.xpath("string(//testcase[1]/system-out)");
+    EXPECT_NE(out.find("container: " + container_id), std::string::npos) << out;
+    EXPECT_NE(out.find("namespace: shop\npod: web-0\ncontainer name: nginx\nsandbox: no\n"),
+              std::string::npos)
+        << out;
+}
+
 // Some CI systems reject a suite without testcases: "events" is always there.
 TEST_F(JunitReport, NoCgroupsStillOnePassingTestcase) {
     auto text = junit_xml(Aggregator{}, run_info(2'500'000'000));

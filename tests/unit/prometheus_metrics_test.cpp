@@ -164,10 +164,12 @@ TEST(PrometheusMetrics, ExactSampleLines) {
     EXPECT_TRUE(has_line(text, "# TYPE freezeprobe_freeze_episodes_total counter"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_episodes_total{outcome=\"frozen\",hierarchy="
                                "\"v2\",container_id=\"" +
-                                   container_id + "\",pod_uid=\"" + pod_uid + "\"} 2"))
+                                   container_id + "\",pod_uid=\"" + pod_uid +
+                                   "\",namespace=\"\",pod=\"\",container=\"\"} 2"))
         << text;
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_episodes_total{outcome=\"thawed\",hierarchy="
-                               "\"v1\",container_id=\"\",pod_uid=\"\"} 1"));
+                               "\"v1\",container_id=\"\",pod_uid=\"\",namespace=\"\",pod=\"\","
+                               "container=\"\"} 1"));
     EXPECT_TRUE(has_line(text, "freezeprobe_cgroup_writes_total{file=\"cgroup.freeze\","
                                "error=\"none\"} 1"));
     EXPECT_TRUE(has_line(text, "freezeprobe_cgroup_writes_total{file=\"cgroup.freeze\","
@@ -186,6 +188,22 @@ TEST(PrometheusMetrics, ExactSampleLines) {
     EXPECT_TRUE(has_line(text, "freezeprobe_cgroup_write_latency_seconds_sum{file=\"cgroup."
                                "freeze\"} 0.0030015"));
     EXPECT_TRUE(has_line(text, "freezeprobe_events_lost_total 7"));
+}
+
+TEST(PrometheusMetrics, KubernetesNamesAreLabels) {
+    Aggregator a;
+    auto c = container_cgroup(2, container_id);
+    c.container->namespace_name = "shop";
+    c.container->pod_name = "web-0";
+    c.container->name = "ng\"inx";
+    a.add(episode(c, EpisodeOutcome::aborted, 1'000));
+    auto text = prometheus_text(a);
+    EXPECT_TRUE(
+        has_line(text, "freezeprobe_freeze_episodes_total{outcome=\"aborted\",hierarchy="
+                       "\"v2\",container_id=\"" +
+                           container_id + "\",pod_uid=\"" + pod_uid +
+                           "\",namespace=\"shop\",pod=\"web-0\",container=\"ng\\\"inx\"} 1"))
+        << text;
 }
 
 TEST(PrometheusMetrics, HistogramsAreCumulativeMonotoneAndEndInCount) {
@@ -274,12 +292,12 @@ TEST(PrometheusMetrics, HostileLabelValuesStayInsideTheirQuotes) {
     EXPECT_TRUE(has_line(text,
                          "freezeprobe_freeze_episodes_total{outcome=\"frozen\",hierarchy=\"v2\","
                          "container_id=\"evil\\\"} 1\\nfreezeprobe_events_lost_total 99\\n#\","
-                         "pod_uid=\"pod\\\"\\n\\\\\"} 1"))
+                         "pod_uid=\"pod\\\"\\n\\\\\",namespace=\"\",pod=\"\",container=\"\"} 1"))
         << text;
     // "\xff\xfe" and "\xfe\xff" both read U+FFFD U+FFFD: one series, not a duplicate.
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_episodes_total{outcome=\"frozen\",hierarchy="
                                "\"v2\",container_id=\"\xef\xbf\xbd\xef\xbf\xbd\",pod_uid=\"pod\\\""
-                               "\\n\\\\\"} 2"));
+                               "\\n\\\\\",namespace=\"\",pod=\"\",container=\"\"} 2"));
     for (auto &line : lines_of(text))
         EXPECT_TRUE(line.starts_with("# ") || line.starts_with("freezeprobe_")) << line;
 }

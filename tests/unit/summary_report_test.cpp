@@ -79,7 +79,11 @@ TEST(SummaryReport, HasEveryKeyWithItsType) {
     EXPECT_EQ(c["container"], (json{{"id", container_id},
                                     {"runtime", "containerd"},
                                     {"pod_uid", pod_uid},
-                                    {"qos", "burstable"}}));
+                                    {"qos", "burstable"},
+                                    {"name", nullptr},
+                                    {"pod_name", nullptr},
+                                    {"namespace", nullptr},
+                                    {"sandbox", nullptr}}));
     EXPECT_EQ(c["episodes"],
               (json{{"frozen", 1}, {"aborted", 1}, {"thawed", 0}, {"removed", 0}, {"open", 0}}));
     EXPECT_EQ(c["stalls"], 0);

@@ -57,6 +57,25 @@ TEST(TextOutput, FreezeWrite) {
     EXPECT_FALSE(contains(line, "during freeze")) << line;
 }
 
+TEST(TextOutput, KubernetesNamesFirstWhenKnown) {
+    auto cgroup = kube_cgroup();
+    cgroup.container->namespace_name = "shop";
+    cgroup.container->pod_name = "web-0";
+    cgroup.container->name = "nginx\n";
+    auto line =
+        to_text_line(freeze_event(FreezeWrite{"FROZEN", 0, 1500, Task{100, 101, "runc"}}, cgroup));
+    EXPECT_TRUE(one_line(line)) << line;
+    EXPECT_TRUE(contains(line, "container shop/web-0/nginx\\n (" + container_id.substr(0, 12) +
+                                   ", containerd, pod 4164b8ac-667a-484c-9c8c-a16ddc6c0554)"))
+        << line;
+    // Not known: the ID leads, as before.
+    cgroup.container->pod_name.reset();
+    line =
+        to_text_line(freeze_event(FreezeWrite{"FROZEN", 0, 1500, Task{100, 101, "runc"}}, cgroup));
+    EXPECT_TRUE(contains(line, "container " + container_id.substr(0, 12) + " (containerd")) << line;
+    EXPECT_FALSE(contains(line, "shop")) << line;
+}
+
 TEST(TextOutput, ErrnoNames) {
     struct Row {
         int err;

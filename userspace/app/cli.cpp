@@ -72,6 +72,16 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
         ->type_name("PREFIX");
     app.add_option("--container", o.container_prefix, "only containers whose ID starts with PREFIX")
         ->type_name("ID-PREFIX");
+    app.add_option("--namespace", o.namespace_name,
+                   "only containers of Kubernetes pods in namespace NS (names come from the "
+                   "node's files: /var/log/pods and the runtime's config.json)")
+        ->type_name("NS");
+    app.add_option("--pod", o.pod_name, "only containers of Kubernetes pods named NAME")
+        ->type_name("NAME");
+    app.add_option("--host-root", o.host_root,
+                   "read the node's files that name containers (/var/log/pods, /run/containerd, "
+                   "/run/containers) under DIR, e.g. /host in a container")
+        ->type_name("DIR");
     app.add_option("--attach", o.attach,
                    "attach mode: auto picks the best the kernel allows (fentry, then kprobe, then "
                    "tracepoint); a named mode is used or the run fails")

@@ -19,6 +19,9 @@ struct Options {
     EventFormat events = EventFormat::text;
     std::string cgroup_prefix;
     std::string container_prefix;
+    std::string namespace_name; // --namespace
+    std::string pod_name;       // --pod
+    std::string host_root;      // --host-root: where the node's files are
     std::string attach = "auto";
     unsigned stall_after_ms = 500;
     unsigned held_after_s = 60;

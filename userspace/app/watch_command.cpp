@@ -84,7 +84,9 @@ std::optional<std::string> cannot_run_reason() {
 SessionOptions session_options(const Options &options) {
     SessionOptions s;
     s.probe.mode = parse_attach_mode(options.attach); // nullopt for "auto"
-    s.filter = EventFilter{options.cgroup_prefix, options.container_prefix};
+    s.filter = EventFilter{options.cgroup_prefix, options.container_prefix, options.namespace_name,
+                           options.pod_name};
+    s.host_root = options.host_root;
     s.tracker.stall_after_ns = std::uint64_t{options.stall_after_ms} * 1'000'000;
     s.tracker.held_after_ns = std::uint64_t{options.held_after_s} * 1'000'000'000;
     if (options.ring_buffer_kib)

@@ -165,7 +165,9 @@ std::optional<Pod> pod_at(const Tail &tail, std::size_t up) {
 
 Container make_container(std::string_view id, std::optional<std::string> runtime,
                          std::optional<Pod> pod) {
-    Container c{std::string(id), std::move(runtime), std::nullopt, std::nullopt};
+    Container c;
+    c.id = std::string(id);
+    c.runtime = std::move(runtime);
     if (pod) {
         c.pod_uid = std::move(pod->uid);
         c.qos = std::move(pod->qos);

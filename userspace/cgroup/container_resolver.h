@@ -16,6 +16,12 @@ struct Container {
                                         // nullopt if not a k8s pod
     std::optional<std::string> qos; // "guaranteed" | "burstable" | "besteffort"; nullopt outside
                                     // kubepods
+    // Kubernetes names, from the node's files (container_names.h), never from the path; nullopt
+    // when unknown.
+    std::optional<std::string> name;
+    std::optional<std::string> pod_name;
+    std::optional<std::string> namespace_name;
+    std::optional<bool> sandbox; // true for a pod sandbox (pause) container
     bool operator==(const Container &) const = default;
 };
 

@@ -158,8 +158,11 @@ void Aggregator::add(const Event &event) {
         ++s.episodes[outcome];
         // The container as the stats keep it: a removed cgroup's last event may have lost it.
         auto &c = s.cgroup.container;
+        auto text = [&](const std::optional<std::string> &s) { return c && s ? *s : ""; };
         count_episode(EpisodeLabels{outcome, event.cgroup->version == 1 ? "v1" : "v2",
-                                    c ? c->id : "", c && c->pod_uid ? *c->pod_uid : ""});
+                                    c ? c->id : "", c ? text(c->pod_uid) : "",
+                                    c ? text(c->namespace_name) : "", c ? text(c->pod_name) : "",
+                                    c ? text(c->name) : ""});
         if (ep->outcome == EpisodeOutcome::frozen) {
             s.freeze_latency_ns.add(ep->duration_ns);
             freeze_duration_.add(ep->duration_ns);

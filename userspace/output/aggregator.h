@@ -62,7 +62,8 @@ struct CgroupStats {
 // run on a node with container churn does not grow without bound. The node-wide series
 // (Prometheus) and the --fail-on counters are never dropped.
 //
-// Likewise the Prometheus episode series carry container_id and pod_uid labels: the series of at
+// Likewise the Prometheus episode series carry container_id, pod_uid, namespace, pod and container
+// labels (one container's names change at most once, from unknown to known): the series of at
 // most max_containers containers are kept, and those of the container whose episodes changed
 // least recently go first (with container churn, that is a container long gone). Prometheus sees
 // them end; containers_dropped() counts them.
@@ -77,8 +78,10 @@ class Aggregator {
     // (version, v1 controllers, cgroup id)
     using Key = std::tuple<int, std::string, std::uint64_t>;
     // Node-wide series for Prometheus.
-    using EpisodeLabels = std::tuple<std::string, std::string, std::string, std::string>;
-    //                               outcome,     hierarchy,   container_id, pod_uid
+    // outcome, hierarchy, container_id, pod_uid, then the Kubernetes names (cAdvisor's label
+    // names): namespace, pod, container ("" when unknown).
+    using EpisodeLabels = std::tuple<std::string, std::string, std::string, std::string,
+                                     std::string, std::string, std::string>;
     using WriteLabels = std::pair<std::string, std::string>; // file, error ("" on success)
 
     void add(const Event &event);

@@ -1,27 +1,13 @@
 #include "json_output.h"
 
 #include "errno_name.h"
+#include "json_fields.h"
 #include "json_writer.h"
 #include "time_format.h"
 #include "written_value.h"
 
 namespace freezeprobe {
 namespace {
-
-// Keys stay in the order the contract lists them; a container looks as json_fields.h's
-// container_json() writes it in the reports (a unit test holds the two together).
-void write_container(JsonWriter &w, const std::optional<Container> &c) {
-    if (!c) {
-        w.null();
-        return;
-    }
-    w.begin_object();
-    w.key("id").value(c->id);
-    w.key("runtime").value(c->runtime);
-    w.key("pod_uid").value(c->pod_uid);
-    w.key("qos").value(c->qos);
-    w.end_object();
-}
 
 void write_task(JsonWriter &w, const Task &t) {
     w.begin_object();

@@ -1,5 +1,6 @@
 #include "junit_report.h"
 
+#include "container_names.h"
 #include "summary_report.h"
 #include "time_format.h"
 #include "utf8.h"
@@ -109,9 +110,12 @@ std::string path_or_id(const CgroupRef &c) {
     return c.path ? *c.path : fmt::format("<cgroup id {}>", c.id);
 }
 
-// The container ID if there is one, else the cgroup path.
+// namespace/pod/container if known, else the container ID if there is one, else the cgroup path.
 std::string testcase_name(const CgroupRef &c) {
-    return c.container ? c.container->id : path_or_id(c);
+    if (!c.container)
+        return path_or_id(c);
+    auto name = kubernetes_name(*c.container);
+    return name ? *name : c.container->id;
 }
 
 // The same container may show up twice (v1: once per hierarchy a runtime wrote to; podman: its
@@ -130,6 +134,9 @@ std::string system_out(const CgroupStats &s) {
         auto &k = *c.container;
         out += fmt::format("container: {}\nruntime: {}\npod_uid: {}\nqos: {}\n", k.id,
                            k.runtime.value_or("-"), k.pod_uid.value_or("-"), k.qos.value_or("-"));
+        out += fmt::format("namespace: {}\npod: {}\ncontainer name: {}\nsandbox: {}\n",
+                           k.namespace_name.value_or("-"), k.pod_name.value_or("-"),
+                           k.name.value_or("-"), k.sandbox ? (*k.sandbox ? "yes" : "no") : "-");
     }
     out += "episodes:";
     for (auto &[outcome, n] : s.episodes)

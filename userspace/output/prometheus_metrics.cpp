@@ -89,10 +89,11 @@ std::string prometheus_text(const Aggregator &aggregator) {
     // which would fail the whole scrape.
     std::map<std::string, std::uint64_t> episodes, writes;
     for (auto &[labels, count] : aggregator.episodes_total()) {
-        auto &[outcome, hierarchy, container_id, pod_uid] = labels;
-        episodes[fmt::format("{},{},{},{}", label("outcome", outcome),
+        auto &[outcome, hierarchy, container_id, pod_uid, namespace_name, pod, container] = labels;
+        episodes[fmt::format("{},{},{},{},{},{},{}", label("outcome", outcome),
                              label("hierarchy", hierarchy), label("container_id", container_id),
-                             label("pod_uid", pod_uid))] += count;
+                             label("pod_uid", pod_uid), label("namespace", namespace_name),
+                             label("pod", pod), label("container", container))] += count;
     }
     for (auto &[labels, count] : aggregator.writes_total()) {
         auto &[file, error] = labels;

@@ -1,7 +1,8 @@
 // The Aggregator's node-wide series in the Prometheus text exposition format 0.0.4, for /metrics
 // and for node_exporter's textfile collector (docs/report.md):
 //
-//   freezeprobe_freeze_episodes_total{outcome,hierarchy,container_id,pod_uid}   counter
+//   freezeprobe_freeze_episodes_total{outcome,hierarchy,container_id,pod_uid,
+//                                     namespace,pod,container}                 counter
 //   freezeprobe_freeze_duration_seconds                                         histogram
 //   freezeprobe_cgroup_writes_total{file,error}                                 counter
 //   freezeprobe_cgroup_write_latency_seconds{file}                              histogram
@@ -11,7 +12,8 @@
 // (the freeze duration histogram and events_lost_total) are always present, at zero until
 // something happens, so that rate() and absent() work from the first scrape. A successful write
 // has error="none"; a failed one the errno name ("EBUSY"). A cgroup outside any container has
-// container_id="" and pod_uid="" (empty, which Prometheus treats as no label).
+// container_id="" and pod_uid="" (empty, which Prometheus treats as no label); a container whose
+// Kubernetes names are unknown has namespace="", pod="" and container="".
 //
 // The log2 buckets of the Aggregator become cumulative buckets whose upper bounds are exact: the
 // top of log2 bucket i is 2^i - 1 ns, and since the observations are whole nanoseconds,

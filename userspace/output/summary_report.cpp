@@ -88,6 +88,9 @@ std::string summary_report_json(const Aggregator &aggregator, const RunInfo &run
     j["events_lost"] = aggregator.events_lost();
     if (aggregator.cgroups_dropped())
         j["cgroups_dropped"] = aggregator.cgroups_dropped();
+    // Containers whose Prometheus series were dropped to keep within the bound per run.
+    if (aggregator.containers_dropped())
+        j["container_series_dropped"] = aggregator.containers_dropped();
     if (!run.command.empty())
         j["command"] = run.command;
     if (run.command_exit)

@@ -1,5 +1,6 @@
 #include "text_output.h"
 
+#include "container_names.h"
 #include "errno_name.h"
 #include "text_util.h"
 #include "time_format.h"
@@ -11,7 +12,7 @@ namespace freezeprobe {
 namespace {
 
 // "container fba1ff5a6409 (containerd, pod 1f8d...) v2 /kubepods/..." : the short facts first,
-// the long path last.
+// the long path last; with Kubernetes names "container default/web/nginx (fba1ff5a6409, ...".
 std::string path_text(const CgroupRef &c) {
     // The kernel allows only [A-Za-z0-9_.-] in a v1 hierarchy name, but escaping costs nothing.
     auto hierarchy = c.controllers.empty()
@@ -25,12 +26,17 @@ std::string path_text(const CgroupRef &c) {
 std::string cgroup_text(const CgroupRef &c) {
     std::string text;
     if (c.container) {
-        text = fmt::format("container {}", c.container->id.substr(0, 12));
-        std::string details;
+        auto id = c.container->id.substr(0, 12);
+        auto name = kubernetes_name(*c.container);
+        text = "container " + (name ? escape_for_terminal(*name) : id);
+        std::string details = name ? id : "";
+        auto add = [&](const std::string &detail) {
+            details += (details.empty() ? "" : ", ") + detail;
+        };
         if (c.container->runtime)
-            details = *c.container->runtime;
+            add(*c.container->runtime);
         if (c.container->pod_uid)
-            details += (details.empty() ? "pod " : ", pod ") + *c.container->pod_uid;
+            add("pod " + *c.container->pod_uid);
         if (!details.empty())
             text += " (" + details + ")";
         text += " ";

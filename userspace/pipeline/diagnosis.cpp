@@ -1,5 +1,6 @@
 #include "diagnosis.h"
 
+#include "container_names.h"
 #include "text_util.h"
 #include "time_format.h"
 
@@ -88,6 +89,9 @@ std::string cgroup_subject(const CgroupRef &c) {
     auto path = c.path ? escape_for_terminal(*c.path) : fmt::format("<id {}>", c.id);
     if (!c.container)
         return fmt::format("cgroup v{} {}", c.version, path);
+    if (auto name = kubernetes_name(*c.container))
+        return fmt::format("container {} ({})", escape_for_terminal(*name),
+                           c.container->id.substr(0, 12));
     std::string text = fmt::format("container {}", c.container->id.substr(0, 12));
     if (c.container->pod_uid)
         text += fmt::format(" (pod {})", *c.container->pod_uid);
@@ -114,8 +118,11 @@ std::string describe_blocker(const Blocker &b) {
     } else if (auto h = hint(where + " " + stack_where, b.state); !h.empty()) {
         text += ", " + h;
     }
-    if (b.container && b.cgroup)
-        text += fmt::format(" (container {})", b.container->id.substr(0, 12));
+    if (b.container && b.cgroup) {
+        auto name = kubernetes_name(*b.container);
+        text += fmt::format(" (container {})",
+                            name ? escape_for_terminal(*name) : b.container->id.substr(0, 12));
+    }
     return text;
 }
 

@@ -29,6 +29,7 @@ CgroupRef EventBuilder::cgroup_ref(const IoRecord &r) {
         ref.path = resolver_.path(*h, r.cgroup_id);
     if (ref.path)
         ref.container = resolve_container(*ref.path);
+    name(ref.container);
     return ref;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "cgroup_resolver.h"
+#include "container_names.h"
 #include "episode_tracker.h"
 #include "event_model.h"
 #include "writer_parent.h"
@@ -16,7 +17,9 @@ namespace freezeprobe {
 
 class EventBuilder {
   public:
-    EventBuilder(CgroupResolver &resolver, WallClock clock) : resolver_(resolver), clock_(clock) {}
+    // namer: where containers get their Kubernetes names; null for none.
+    EventBuilder(CgroupResolver &resolver, WallClock clock, ContainerNamer *namer = nullptr)
+        : resolver_(resolver), clock_(clock), namer_(namer) {}
 
     CgroupKey key_of(const IoRecord &r) const;
     // nullopt when the tracepoint's hierarchy is not mounted here.
@@ -38,11 +41,17 @@ class EventBuilder {
     Event held_event(const HeldDue &due, std::uint64_t now) const;
 
     const WallClock &clock() const { return clock_; }
+    // The container's Kubernetes names, from the namer's cache.
+    void name(std::optional<Container> &c) const {
+        if (c && namer_)
+            namer_->name(*c);
+    }
 
   private:
     CgroupResolver &resolver_;
     WallClock clock_;
     WriterParents parents_;
+    ContainerNamer *namer_;
 };
 
 } // namespace freezeprobe

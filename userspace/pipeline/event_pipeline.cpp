@@ -7,10 +7,10 @@ namespace freezeprobe {
 EventPipeline::EventPipeline(CgroupResolver &resolver, WallClock clock, TrackerConfig tracker,
                              PipelineTimers timers, EventFilter filter, Sink sink,
                              std::uint32_t self_pid, StateReader read_state,
-                             BlockerFinder find_blockers)
-    : builder_(resolver, clock), tracker_(tracker), timers_(timers), filter_(std::move(filter)),
-      sink_(std::move(sink)), self_pid_(self_pid), read_state_(std::move(read_state)),
-      find_blockers_(std::move(find_blockers)) {}
+                             BlockerFinder find_blockers, ContainerNamer *namer)
+    : builder_(resolver, clock, namer), tracker_(tracker), timers_(timers),
+      filter_(std::move(filter)), sink_(std::move(sink)), self_pid_(self_pid),
+      read_state_(std::move(read_state)), find_blockers_(std::move(find_blockers)) {}
 
 void EventPipeline::emit(const Event &event) {
     if (!filter_.matches(event))
@@ -112,6 +112,8 @@ void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now, bool blo
     if (!scan.scanned)
         return;
     looks.blockers = now;
+    for (auto &b : scan.blockers)
+        builder_.name(b.container);
     bool freezing =
         scan.freezing ? *scan.freezing : read_state_(*h, *p.cgroup.path) == FreezeState::freezing;
     if (freezing)

@@ -40,7 +40,8 @@ class EventPipeline {
 
     EventPipeline(CgroupResolver &resolver, WallClock clock, TrackerConfig tracker,
                   PipelineTimers timers, EventFilter filter, Sink sink, std::uint32_t self_pid,
-                  StateReader read_state, BlockerFinder find_blockers);
+                  StateReader read_state, BlockerFinder find_blockers,
+                  ContainerNamer *namer = nullptr);
 
     // Fills in the causes of blockers about to be reported (CauseResolver::resolve); without
     // one, blockers keep the cause their scan classified from the stack.

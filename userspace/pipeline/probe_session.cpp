@@ -40,12 +40,14 @@ std::string calibration_file(const Hierarchy &h) {
 } // namespace
 
 ProbeSession::ProbeSession(const SessionOptions &options, Sink sink)
-    : resolver_(discover_hierarchies()),
-      pipeline_(resolver_, WallClock(), options.tracker, options.timers, options.filter,
-                std::move(sink), static_cast<std::uint32_t>(::getpid()), read_freeze_state,
-                [this](const Hierarchy &h, const std::string &path, bool reads_freezing) {
-                    return blockers_.scan(h, path, reads_freezing);
-                }) {
+    : resolver_(discover_hierarchies()), namer_(host_files(options.host_root), monotonic_now_ns),
+      pipeline_(
+          resolver_, WallClock(), options.tracker, options.timers, options.filter, std::move(sink),
+          static_cast<std::uint32_t>(::getpid()), read_freeze_state,
+          [this](const Hierarchy &h, const std::string &path, bool reads_freezing) {
+              return blockers_.scan(h, path, reads_freezing);
+          },
+          &namer_) {
     pipeline_.set_cause_finder([this](std::vector<Blocker> &b) { causes_.resolve(b); });
     ProbeOptions probe_options = options.probe;
     if (probe_options.calibration_file.empty() && !resolver_.hierarchies().empty())

@@ -19,6 +19,8 @@ struct SessionOptions {
     EventFilter filter;
     TrackerConfig tracker;
     PipelineTimers timers;
+    // --host-root: where the node's files that name containers are (container_names.h).
+    std::string host_root;
 };
 
 class ProbeSession {
@@ -45,6 +47,7 @@ class ProbeSession {
     std::uint64_t events_lost() const { return lost_reported_; }
     std::uint64_t events_delivered() const { return pipeline_.delivered(); }
     std::vector<PendingEpisode> pending() const { return pipeline_.pending(); }
+    const ContainerNamer &namer() const { return namer_; }
 
   private:
     void on_record(std::span<const std::byte> bytes);
@@ -53,6 +56,7 @@ class ProbeSession {
     CgroupResolver resolver_;
     BlockerScanner blockers_;
     CauseResolver causes_;
+    ContainerNamer namer_;
     EventPipeline pipeline_;
     std::unique_ptr<BpfProbe> probe_;
     std::uint64_t lost_reported_ = 0;
