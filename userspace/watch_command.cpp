@@ -149,6 +149,8 @@ SessionOptions session_options(const Options &options) {
     s.tracker.stall_after_ns = std::uint64_t{options.stall_after_ms} * 1'000'000;
     if (options.ring_buffer_kib)
         s.probe.ring_buffer_bytes = *options.ring_buffer_kib * 1024;
+    if (options.kretprobe_maxactive)
+        s.probe.kretprobe_maxactive = *options.kretprobe_maxactive;
     return s;
 }
 
