@@ -26,6 +26,9 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+# Where systemd mounts it: the kprobe mode makes its kretprobes there (kprobe_events, with a
+# maxactive of its own) and reads their missed returns (kprobe_profile).
+mount -t tracefs tracefs /sys/kernel/tracing || fail_boot "tracefs on /sys/kernel/tracing"
 mkdir -p /root
 
 # The host's hybrid layout: a tmpfs on /sys/fs/cgroup, one v1 hierarchy per controller (the tests
@@ -42,7 +45,11 @@ done
 mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
 mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd || fail_boot "name=systemd"
 mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified || fail_boot "cgroup2 on /sys/fs/cgroup/unified"
-insmod /lib/modules/fuse.ko || fail_boot "insmod fuse.ko" # FUSE_FS=m in Debian's cloud kernel
+# The modules the tests need that this kernel has as modules (FUSE up to Debian 12), in the order
+# run.sh found them (dependencies first); a kernel that builds them in lists none.
+while read -r module; do
+  insmod "/lib/modules/$module.ko" || fail_boot "insmod $module.ko"
+done </lib/modules/modules.order
 ip link set lo up # the metrics server tests listen on 127.0.0.1 and ::1
 
 # The number gtest gives on its summary line "[<TAG>] N test(s)<REST>" in file $1, or 0.
@@ -179,6 +186,8 @@ fi
 
 # This stock kernel allows BPF trampolines: AttachModeTest checks that auto picks fentry here.
 export FREEZEPROBE_EXPECT_AUTO=fentry
+# And kprobes: KretprobeMisses must attach in kprobe mode here.
+export FREEZEPROBE_EXPECT_KPROBES=1
 # What --attach auto chooses on this kernel, as a user sees it.
 auto=$($FREEZEPROBE_BINARY watch --duration 0.2 --events none 2>&1 |
   sed -n 's/.*attached in .* (mode \([a-z]*\);.*/\1/p')
