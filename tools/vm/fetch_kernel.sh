@@ -9,9 +9,9 @@
 # /debian), with only the suite changed: a sources list and lists directory of its own under
 # DIR/apt/SUITE, so the host's apt state is left alone. The kernel is the one
 # linux-image-cloud-amd64 depends on in that suite; its image is in linux-image-<abi>-cloud-amd64
-# up to Debian 13, and in linux-binary-<abi>-cloud-amd64 (image), linux-modules-<abi>-cloud-amd64
-# and linux-base-<abi>-cloud-amd64 (modules.builtin)
-# after that. The .debs are kept in DIR/debs; vmlinuz and the modules the guest loads (MODULES
+# up to Debian 13, and after that in linux-binary-<abi>-cloud-amd64 (vmlinuz),
+# linux-modules-<abi>-cloud-amd64 and linux-base-<abi>-cloud-amd64 (modules.builtin), which that
+# package depends on. The .debs are kept in DIR/debs; vmlinuz and the modules the guest loads (MODULES
 # below, with the modules they depend on, in load order) are extracted to DIR/SUITE. Run again,
 # it reuses DIR/SUITE and does not touch the network; remove DIR/SUITE to fetch the suite's newest.
 #
@@ -19,7 +19,8 @@
 set -euo pipefail
 
 # Modules the tests need, if the kernel has them as modules rather than built in:
-#   fuse   the stall tests' blocker is a FUSE file system (FUSE_FS=m in every Debian cloud kernel)
+#   fuse   the stall tests' blocker is a FUSE file system (a module in Debian 11 and 12's cloud
+#          kernels, built in since 13's)
 # (Nothing else: the tests use no loop device, overlay or network device beyond lo.)
 MODULES=(fuse)
 

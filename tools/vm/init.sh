@@ -2,7 +2,7 @@
 # /init of the VM test runner's initramfs (tools/vm/run.sh builds it): sets up the same hybrid
 # cgroup layout as the CI host, runs the integration suite once per attach mode and prints one
 # VM-RESULT line per mode on the serial console, then powers off. Settings come from
-# /etc/vm-test.conf (MODES, GTEST_FILTER, ONCE_TESTS, MODE_TIMEOUT).
+# /etc/vm-test.conf (MODES, GTEST_FILTER, LATER_FILTER, ONCE_TESTS, MODE_TIMEOUT).
 # runc cannot pivot_root out of the initramfs root (the rootfs mount cannot be moved), so first
 # copy everything onto a tmpfs and make that the root; this script then starts again from there.
 if [ ! -e /.on-tmpfs ]; then
@@ -192,11 +192,15 @@ export FREEZEPROBE_EXPECT_KPROBES=1
 auto=$($FREEZEPROBE_BINARY watch --duration 0.2 --events none 2>&1 |
   sed -n 's/.*attached in .* (mode \([a-z]*\);.*/\1/p')
 echo "VM-AUTO mode=${auto:-none}"
+# What doctor says of this kernel (what each mode needs, what the kernel lacks), for the log.
+$FREEZEPROBE_BINARY doctor 2>&1 | sed 's/^/VM-DOCTOR /'
 dmesg -c >/dev/null # from here on, the kernel log holds only what the suites caused
 first_mode=${MODES%% *}
 for mode in $MODES; do
-  # The tests that cover every mode themselves (ONCE_TESTS) run in the first mode only.
+  # The first mode runs GTEST_FILTER, the others LATER_FILTER (the kernel- and mode-sensitive
+  # tests); the tests that cover every mode themselves (ONCE_TESTS) run in the first mode only.
   filter=$GTEST_FILTER
+  [ "$mode" != "$first_mode" ] && filter=$LATER_FILTER
   if [ "$mode" != "$first_mode" ] && [ -n "$ONCE_TESTS" ]; then
     case $filter in
       *-*) filter="$filter:$ONCE_TESTS" ;;
