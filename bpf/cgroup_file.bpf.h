@@ -27,19 +27,39 @@ static __always_inline struct kernfs_node *kernfs_parent(struct kernfs_node *kn)
 }
 
 /*
- * The open file behind fd in the current task, or NULL. The task, its fd table and the table's
- * bounds are read through BTF pointers (plain loads); only the slot itself needs a helper.
+ * Helpers newer than the oldest kernel served (5.8), each with another way that every kernel
+ * offers. The loader sets these before load from what the kernel really supports
+ * (libbpf_probe_bpf_helper); the verifier then follows only the branch that the kernel can run,
+ * so the call to a helper it does not know is never looked at.
+ */
+const volatile bool have_current_task_btf = false; /* bpf_get_current_task_btf, 5.11 */
+const volatile bool have_task_pt_regs = false;	   /* bpf_task_pt_regs, 5.15 */
+
+/*
+ * The open file behind fd in the current task, or NULL. With bpf_get_current_task_btf, the task,
+ * its fd table and the table's bounds are read through BTF pointers (plain loads); without it,
+ * through CO-RE reads from bpf_get_current_task(). Only the slot itself needs a helper.
  */
 static __always_inline struct file *current_fd_file(unsigned int fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = task->files->fdt;
 	struct file **slots;
 	struct file *file = NULL;
+	unsigned int max_fds;
 
-	if (fd >= fdt->max_fds)
+	if (have_current_task_btf) {
+		struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+
+		max_fds = fdt->max_fds;
+		slots = fdt->fd;
+	} else {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+
+		max_fds = BPF_CORE_READ(fdt, max_fds);
+		slots = BPF_CORE_READ(fdt, fd);
+	}
+	if (fd >= max_fds)
 		return NULL;
-	slots = fdt->fd;
 	bpf_probe_read_kernel(&file, sizeof(file), &slots[fd]);
 	return file;
 }

@@ -46,19 +46,51 @@ static __always_inline bool watched_open_file(struct file *file, bool reading,
 #define NR_pwrite64_ 68
 #endif
 
-/*
- * The written bytes, from the writer's own buffer when the write came from write(2) or
- * pwrite64(2) (found through its syscall registers). A write kernfs refuses before a handler runs
- * (ENODEV on a removed cgroup) shows them only this way; otherwise a handler's copy replaces them.
- */
-static __always_inline void copy_user_bytes(struct pending_io *io)
-{
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	long nr = SYSCALL_NR(regs);
+/* Before 5.14 an iov_iter's kind was "type", with the direction in bit 0; before 6.4 its iovec
+ * array was "iov". Only kernels before 5.15 read them (see copy_user_bytes). */
+struct iov_iter___old {
+	unsigned int type;
+	const struct iovec *iov;
+} __attribute__((preserve_access_index));
 
-	if (nr != NR_write_ && nr != NR_pwrite64_)
-		return;
-	io->data_len = copy_data(io->data, (const void *)PT_REGS_PARM2_CORE(regs), io->count, true);
+/* The iterator kinds (not in every kernel's BTF: values come from the running kernel's). */
+enum iter_type___fp { ITER_IOVEC___fp = 4 };
+
+/*
+ * The written bytes, from the writer's own buffer. With bpf_task_pt_regs (5.15), when the write
+ * came from write(2) or pwrite64(2), found through its syscall registers. Before 5.15, from the
+ * write's own iov_iter when it is a plain user iovec (what write(2) and pwrite64(2) make; writev(2)
+ * too, its first segment). A write kernfs refuses before a handler runs (ENODEV on a removed
+ * cgroup) shows them only this way; otherwise a handler's copy replaces them.
+ */
+static __always_inline void copy_user_bytes(struct pending_io *io, struct iov_iter *iter)
+{
+	const char *buf;
+
+	if (have_task_pt_regs) {
+		struct pt_regs *regs =
+			(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		long nr = SYSCALL_NR(regs);
+
+		if (nr != NR_write_ && nr != NR_pwrite64_)
+			return;
+		buf = (const char *)PT_REGS_PARM2_CORE(regs);
+	} else {
+		struct iov_iter___old *old = (struct iov_iter___old *)iter;
+		unsigned int kind;
+
+		if (!bpf_core_enum_value_exists(enum iter_type___fp, ITER_IOVEC___fp))
+			return;
+		if (bpf_core_field_exists(iter->iter_type))
+			kind = BPF_CORE_READ(iter, iter_type);
+		else
+			kind = BPF_CORE_READ(old, type) & ~1u;
+		if (kind != bpf_core_enum_value(enum iter_type___fp, ITER_IOVEC___fp))
+			return;
+		buf = (const char *)BPF_CORE_READ(old, iov, iov_base) +
+		      BPF_CORE_READ(iter, iov_offset);
+	}
+	io->data_len = copy_data(io->data, buf, io->count, true);
 	if (io->data_len)
 		io->flags &= ~FP_WRITE_DATA_FAULT;
 }
@@ -72,7 +104,7 @@ static __always_inline void kernfs_write_begins(struct kiocb *iocb, struct iov_i
 		return;
 	io.type = FP_EVENT_WRITE;
 	io.flags = FP_WRITE_DATA_FAULT; /* until the bytes are seen */
-	copy_user_bytes(&io);
+	copy_user_bytes(&io, iter);
 	io.start_ns = bpf_ktime_get_ns();
 	remember_io(current_tid(), &io);
 }

@@ -45,7 +45,13 @@ static __always_inline __u32 current_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
-/* pending_ios was full: the event is lost, and counted. */
+/*
+ * Remembers a write or read until its end. The thread's entry is still there when the end of its
+ * last one was never seen (a kprobe-mode kretprobe misses returns when more calls are in flight
+ * than its maxactive): that one is lost, and counted, and the new one replaces it. When
+ * pending_ios is full, the new one is lost, and counted. (Entries of threads that are gone are
+ * counted by the loader: BpfProbe::lost_events.)
+ */
 static __always_inline void remember_io(__u32 tid, const struct pending_io *io)
 {
 	long err = bpf_map_update_elem(&pending_ios, &tid, io, BPF_NOEXIST);
@@ -54,9 +60,8 @@ static __always_inline void remember_io(__u32 tid, const struct pending_io *io)
 		__sync_fetch_and_add(&io_in_flight, 1);
 		return;
 	}
-	/* A stale entry of this thread (an end we never saw): replace it. */
-	if (bpf_map_update_elem(&pending_ios, &tid, io, BPF_EXIST))
-		count_lost();
+	count_lost();
+	bpf_map_update_elem(&pending_ios, &tid, io, BPF_EXIST);
 }
 
 static __always_inline void forget_io(__u32 tid)

@@ -26,10 +26,10 @@ while IFS= read -r line; do
     inside && /^<end of output>$/ { inside = 0 }
     inside { print }' "$LOG" >"$BUILD/Testing/Temporary/digest.out"
   if [[ $name == vm.* ]]; then
-    # The VM runner ends with its own summary: per mode, then a stall in short. Its full task
-    # dump (up to 300 lines, between the two) stays above.
+    # The VM runner ends with its own summary: per kernel x mode, then a stall in short. Its full
+    # task dump (up to 300 lines, between the two) stays above.
     awk '
-      /^vm: per-mode summary:/ { on = 1 }
+      /^vm: per kernel x mode/ { on = 1 }
       /^vm: a suite stalled; every task/ { on = 0; print "    (every task: above)" }
       /^vm: the stall in short/ { on = 1 }
       on { print }' "$BUILD/Testing/Temporary/digest.out" | head -n 100

@@ -8,7 +8,7 @@ packages=(
   libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
   fuse3 libfuse3-dev runc crun containerd busybox-static libxml2-utils prometheus bpftrace
   help2man man-db systemd yamllint python3-yaml
-  qemu-system-x86 cpio
+  qemu-system-x86 cpio xz-utils zstd binutils debian-archive-keyring
   mmdebstrap e2fsprogs
   libclang-rt-14-dev
 )

@@ -141,5 +141,39 @@ TEST(AttachPlan, KallsymsParserKeepsTheWantedNamesAndTheirClones) {
     EXPECT_FALSE(found.contains("cgroup_kn_lock_live"));
 }
 
+bool mentions(const std::vector<std::string> &lines, const std::string &text) {
+    for (const auto &l : lines)
+        if (l.find(text) != std::string::npos)
+            return true;
+    return false;
+}
+
+TEST(AttachPlan, ModeNeedsNameWhatThisKernelLacks) {
+    BpfSupport all; // a 5.15+ kernel
+    for (auto mode : all_attach_modes) {
+        auto m = mode_needs(mode, all, std::nullopt);
+        EXPECT_TRUE(mentions(m.needs, "ring buffer")) << to_string(mode);
+        EXPECT_TRUE(m.lacks.empty()) << to_string(mode);
+    }
+    EXPECT_TRUE(mentions(mode_needs(AttachMode::fentry, all, std::nullopt).needs, "trampolines"));
+    EXPECT_TRUE(mentions(mode_needs(AttachMode::kprobe, all, std::nullopt).needs, "kallsyms"));
+    EXPECT_TRUE(mentions(mode_needs(AttachMode::tracepoint, all, std::nullopt).needs, "sys_enter"));
+
+    BpfSupport v5_10{true, false, false}; // no bpf_get_current_task_btf, no bpf_task_pt_regs
+    auto tp = mode_needs(AttachMode::tracepoint, v5_10, std::nullopt);
+    ASSERT_EQ(tp.lacks.size(), 1u);
+    EXPECT_NE(tp.lacks[0].find("bpf_get_current_task_btf (5.11)"), std::string::npos);
+    auto fentry = mode_needs(AttachMode::fentry, v5_10, std::nullopt);
+    ASSERT_EQ(fentry.lacks.size(), 1u);
+    EXPECT_NE(fentry.lacks[0].find("bpf_task_pt_regs (5.15)"), std::string::npos);
+    auto kprobe = mode_needs(AttachMode::kprobe, v5_10, std::string("no kprobe PMU"));
+    EXPECT_EQ(kprobe.lacks.size(), 2u);
+    EXPECT_TRUE(mentions(kprobe.lacks, "no kprobe PMU"));
+
+    BpfSupport no_ring{false, true, true};
+    EXPECT_TRUE(
+        mentions(mode_needs(AttachMode::fentry, no_ring, std::nullopt).lacks, "no mode can load"));
+}
+
 } // namespace
 } // namespace freezeprobe

@@ -2,7 +2,7 @@
 # /init of the VM test runner's initramfs (tools/vm/run.sh builds it): sets up the same hybrid
 # cgroup layout as the CI host, runs the integration suite once per attach mode and prints one
 # VM-RESULT line per mode on the serial console, then powers off. Settings come from
-# /etc/vm-test.conf (MODES, GTEST_FILTER, ONCE_TESTS, MODE_TIMEOUT).
+# /etc/vm-test.conf (MODES, GTEST_FILTER, LATER_FILTER, ONCE_TESTS, MODE_TIMEOUT).
 # runc cannot pivot_root out of the initramfs root (the rootfs mount cannot be moved), so first
 # copy everything onto a tmpfs and make that the root; this script then starts again from there.
 if [ ! -e /.on-tmpfs ]; then
@@ -26,15 +26,24 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+# Where systemd mounts it: the kprobe mode makes its kretprobes there (kprobe_events, with a
+# maxactive of its own) and reads their missed returns (kprobe_profile).
+mount -t tracefs tracefs /sys/kernel/tracing || fail_boot "tracefs on /sys/kernel/tracing"
 mkdir -p /root
 
 # The host's hybrid layout: a tmpfs on /sys/fs/cgroup, one v1 hierarchy per controller (the tests
 # use the freezer), a named systemd one, and cgroup2 at /sys/fs/cgroup/unified.
 mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup || fail_boot "tmpfs on /sys/fs/cgroup"
+# /proc/cgroups lists v2-only controllers too (6.12's cpuset without CONFIG_CPUSETS_V1): a
+# controller other than the freezer that cannot be mounted on v1 is left out.
 for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
   if grep -q "^$c	" /proc/cgroups; then
     mkdir /sys/fs/cgroup/$c
-    mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c || fail_boot "cgroup v1 $c"
+    if ! mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c; then
+      [ $c = freezer ] && fail_boot "cgroup v1 $c"
+      echo "VM-INIT: v1 controller $c cannot be mounted on this kernel"
+      rmdir /sys/fs/cgroup/$c
+    fi
   else
     echo "VM-INIT: no v1 controller $c in this kernel"
   fi
@@ -42,7 +51,11 @@ done
 mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
 mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd || fail_boot "name=systemd"
 mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified || fail_boot "cgroup2 on /sys/fs/cgroup/unified"
-insmod /lib/modules/fuse.ko || fail_boot "insmod fuse.ko" # FUSE_FS=m in Debian's cloud kernel
+# The modules the tests need that this kernel has as modules (FUSE up to Debian 12), in the order
+# run.sh found them (dependencies first); a kernel that builds them in lists none.
+while read -r module; do
+  insmod "/lib/modules/$module.ko" || fail_boot "insmod $module.ko"
+done </lib/modules/modules.order
 ip link set lo up # the metrics server tests listen on 127.0.0.1 and ::1
 
 # The number gtest gives on its summary line "[<TAG>] N test(s)<REST>" in file $1, or 0.
@@ -179,15 +192,21 @@ fi
 
 # This stock kernel allows BPF trampolines: AttachModeTest checks that auto picks fentry here.
 export FREEZEPROBE_EXPECT_AUTO=fentry
+# And kprobes: KretprobeMisses must attach in kprobe mode here.
+export FREEZEPROBE_EXPECT_KPROBES=1
 # What --attach auto chooses on this kernel, as a user sees it.
 auto=$($FREEZEPROBE_BINARY watch --duration 0.2 --events none 2>&1 |
   sed -n 's/.*attached in .* (mode \([a-z]*\);.*/\1/p')
 echo "VM-AUTO mode=${auto:-none}"
+# What doctor says of this kernel (what each mode needs, what the kernel lacks), for the log.
+$FREEZEPROBE_BINARY doctor 2>&1 | sed 's/^/VM-DOCTOR /'
 dmesg -c >/dev/null # from here on, the kernel log holds only what the suites caused
 first_mode=${MODES%% *}
 for mode in $MODES; do
-  # The tests that cover every mode themselves (ONCE_TESTS) run in the first mode only.
+  # The first mode runs GTEST_FILTER, the others LATER_FILTER (the kernel- and mode-sensitive
+  # tests); the tests that cover every mode themselves (ONCE_TESTS) run in the first mode only.
   filter=$GTEST_FILTER
+  [ "$mode" != "$first_mode" ] && filter=$LATER_FILTER
   if [ "$mode" != "$first_mode" ] && [ -n "$ONCE_TESTS" ]; then
     case $filter in
       *-*) filter="$filter:$ONCE_TESTS" ;;

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Runs freezeprobe's integration test suite inside a QEMU VM that boots Debian's stock cloud kernel
-# (package linux-image-cloud-amd64, whatever version apt points to), once per attach mode.
+# of one Debian suite (package linux-image-cloud-amd64 there), once per attach mode.
 #
-#   tools/vm/run.sh [--build-dir DIR] [--modes "fentry kprobe tracepoint"] [--filter GTEST_FILTER]
+#   tools/vm/run.sh [--build-dir DIR] [--kernel SUITE] [--tests all|kernel]
+#                   [--modes "fentry kprobe tracepoint"] [--filter GTEST_FILTER]
 #                   [--mode-timeout SECONDS] [--stall-timeout SECONDS] [--repeat N] [--verbose]
 #
-# The kernel .deb is fetched with `apt-get download` into DIR/vm/kernel (never installed on the
-# host), and vmlinuz and fuse.ko are extracted from it with dpkg-deb. An initramfs (cpio newc +
-# gzip) holds busybox-static, the static freezeprobe and integration test binaries, fuse.ko,
-# xmllint, runc, dash and cat with their libraries, and tools/vm/init.sh as /init. The guest sets
-# up the host's hybrid cgroup layout, runs the suite once per mode (FREEZEPROBE_TEST_ATTACH=<mode>,
-# CI=true) and prints one line per mode:
+# The kernel is fetched by tools/vm/fetch_kernel.sh (`apt-get download` from the Debian mirror
+# this machine's apt sources name, with the suite changed; never installed on the host) into
+# DIR/vm/kernel, which caches it. An initramfs (cpio newc + gzip) holds busybox-static, the static
+# freezeprobe and integration test binaries, the kernel modules the tests need (FUSE, where it is
+# a module), xmllint, runc, dash and cat with their libraries, and tools/vm/init.sh as /init. The
+# guest sets up the host's hybrid cgroup layout, runs the suite once per mode
+# (FREEZEPROBE_TEST_ATTACH=<mode>, CI=true) and prints one line per mode:
 #   VM-RESULT mode=<mode> tests=N ran=N passed=N failed=N skipped=N exit=N seconds=N
-# then powers off. A mode in which `freezeprobe watch --attach <mode>` cannot attach is reported
+# then powers off; this script prints them as one line per kernel x mode. A mode in which `freezeprobe watch --attach <mode>` cannot attach is reported
 # with exit=attach, and its suite is not run. The VM runs under TCG (qemu-system-x86_64 -accel
 # tcg, no KVM needed); its console log is DIR/vm/console.log. Exit status: 0 if every mode ran
 # all its tests and none failed or skipped; 1 otherwise (each failing mode, test, missing result
@@ -21,9 +23,14 @@
 # Options:
 #   --build-dir DIR       build directory holding userspace/freezeprobe and
 #                         tests/freezeprobe_integration_tests, both static (default: ./build)
+#   --kernel SUITE        the Debian suite whose cloud kernel boots: bullseye (5.10), bookworm
+#                         (6.1), trixie (6.12), sid (the newest), ... (default: this machine's
+#                         own suite, from /etc/os-release)
+#   --tests all|kernel    all (the default): every test but the excluded ones in the first mode,
+#                         and the kernel-sensitive tests (KERNEL_TESTS below) in the others;
+#                         kernel: only the kernel-sensitive tests, in every mode (the matrix)
 #   --modes "M1 M2 ..."   attach modes to run the suite in (default: "fentry kprobe tracepoint")
-#   --filter FILTER       gtest filter replacing the default one (which excludes the tests
-#                         listed at the end)
+#   --filter FILTER       gtest filter replacing the ones --tests makes, in every mode
 #   --mode-timeout SECS   the guest kills a mode's suite after this long (default 600); the host
 #                         kills the VM after modes x SECS + 120 s
 #   --stall-timeout SECS  the guest kills a mode's suite when it prints nothing for this long
@@ -61,14 +68,61 @@ EXCLUDED=(
   'Security.BinaryLinksNoShellLauncher'
 )
 
+# The kernel-sensitive tests: what runs on every kernel, in every mode. Each depends on kernel
+# code that changed between 5.8 and today, or on which BPF helpers, hook points and BPF objects a
+# kernel and a mode use; the reason is beside each. The others test userspace (outputs, command
+# line, metrics server, report files, the FUSE and runc fixtures) through the same event stream,
+# the same whatever the kernel and mode, so they run once: on one kernel, in its first mode
+# (--tests all).
+KERNEL_TESTS=(
+  # Freeze writes through each mode's hooks: v1 freezer_write, v2 cgroup_freeze_write, and the
+  # writer's thread (kernfs_fop_write_iter's arguments and the iov_iter layout differ by kernel).
+  'FreezeWriteTest.*'
+  # The kernel's errno for each bad write, and a write refused before any handler runs (ENODEV),
+  # whose bytes come from bpf_task_pt_regs (5.15+) or from the iov_iter (before).
+  'WriteErrorsTest.*'
+  # cgroup.procs writes (cgroup_procs_write vs cgroup1_procs_write) and the written bytes.
+  'ProcsWriteTest.*'
+  'WrittenBytesTest.*'
+  # Episodes: the cgroup tracepoints (removal while freezing) and a thread killed inside a watched
+  # write (kretprobe/fexit never fires: the pending entry must still go).
+  'ChurnTest.*'
+  # A freeze held by a FUSE reader: FUSE (a module on 5.10 and 6.1), the freezer (PF_FROZEN before
+  # 6.1, TASK_FROZEN after) and the blocker scan's task iterator.
+  'FreezeStallTest.*'
+  # The task iterator's view of each task's freezer request (task_struct's state field was renamed
+  # in 5.14; the v1 freezer's fields are read through CO-RE).
+  'TaskScanTest.*'
+  # Ring-buffer losses counted and reported.
+  'LostEvents.*'
+  # The tracepoint mode's in-kernel filter learns kernfs' file_operations on this kernel.
+  'UnrelatedWritesTest.*'
+  # The kprobe mode's returns missed by a kretprobe (maxactive), counted as lost.
+  'KretprobeMisses.*'
+  # What each mode leaves in the kernel when killed (tracing links, perf events, kprobe_events).
+  'LifetimeTest.NothingIsLeftInTheKernelAfterSigkill'
+  # Each mode loads here and auto picks fentry; doctor on this kernel (ONCE below).
+  'AttachModeTest.*'
+  'CommandLine.DoctorFindsAWorkingMode'
+  # Not CommandLine.DemoSeesEveryWriteItMakes: its steps are the tests above, and its last one
+  # starts a runc container, which Debian 12's runc 1.1.5 cannot do in the 5.10 guest ("nsexec:
+  # could not ensure we are a cloned binary: No such file or directory"); the full run has it.
+)
+
 # Tests that try every attach mode themselves (AttachModeTest loads and compares all of them, doctor
 # tries each): they run in the first mode only, since FREEZEPROBE_TEST_ATTACH does not change them.
 ONCE=(
   'AttachModeTest.*'
   'CommandLine.DoctorFindsAWorkingMode'
+  # The demo picks its own mode (auto): the same in every mode of the suite.
+  'CommandLine.DemoSeesEveryWriteItMakes'
+  # Forces kprobe mode itself.
+  'KretprobeMisses.*'
 )
 
 BUILD=$ROOT/build
+SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+TESTS_KIND=all
 MODES="fentry kprobe tracepoint"
 FILTER=""
 MODE_TIMEOUT=600
@@ -84,6 +138,8 @@ usage() {
 while (($#)); do
   case $1 in
     --build-dir) BUILD=$2; shift 2 ;;
+    --kernel) SUITE=$2; shift 2 ;;
+    --tests) TESTS_KIND=$2; shift 2 ;;
     --modes) MODES=$2; shift 2 ;;
     --filter) FILTER=$2; shift 2 ;;
     --mode-timeout) MODE_TIMEOUT=$2; shift 2 ;;
@@ -108,8 +164,15 @@ for m in "${MODE_LIST[@]}"; do
   [[ -z ${seen[$m]:-} ]] || usage_error "mode $m given twice"
   seen[$m]=1
 done
-if [[ -z $FILTER ]]; then
+[[ $SUITE =~ ^[a-z][a-z0-9-]*$ ]] || usage_error "--kernel needs a Debian suite name"
+[[ $TESTS_KIND == all || $TESTS_KIND == kernel ]] || usage_error "--tests is all or kernel"
+LATER_FILTER=$FILTER
+if [[ -z $FILTER && $TESTS_KIND == kernel ]]; then
+  FILTER="$(IFS=:; echo "${KERNEL_TESTS[*]}")"
+  LATER_FILTER=$FILTER
+elif [[ -z $FILTER ]]; then
   FILTER="*-$(IFS=:; echo "${EXCLUDED[*]}")"
+  LATER_FILTER="$(IFS=:; echo "${KERNEL_TESTS[*]}")"
 fi
 [[ $FILTER != *"'"* ]] || usage_error "the gtest filter cannot contain a quote"
 
@@ -125,45 +188,13 @@ done
 bash "$ROOT/tools/check_static.sh" /bin/busybox >/dev/null ||
   { echo "vm: /bin/busybox is not static (install busybox-static)" >&2; exit 1; }
 
-WORK=$BUILD/vm
+WORK=$BUILD/vm/$SUITE
 mkdir -p "$WORK"
 
-# --- the kernel: the image package the meta-package depends on, extracted, not installed ---
-kernel_package() {
-  apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1
-}
-# Downloads package $1 into directory $2; stale package lists are refreshed once (as root).
-download_package() {
-  (cd "$2" && apt-get download -q "$1") >/dev/null 2>"$2/../download.log" && return 0
-  [[ $(id -u) -eq 0 ]] || return 1
-  echo "vm: apt-get download $1 failed; running apt-get update and trying again"
-  apt-get update -qq && [[ $(kernel_package) == "$1" ]] &&
-    (cd "$2" && apt-get download -q "$1") >/dev/null 2>"$2/../download.log"
-}
-KPKG=$(kernel_package)
-[[ -n $KPKG ]] ||
-  { echo "vm: apt knows no linux-image-cloud-amd64 (run apt-get update)" >&2; exit 1; }
-KVER=${KPKG#linux-image-}
-KDIR=$WORK/kernel/$KVER
-if [[ ! -f $KDIR/vmlinuz || ! -f $KDIR/fuse.ko ]]; then
-  echo "vm: fetching $KPKG (apt-get download, not installed)"
-  rm -rf "$KDIR" && mkdir -p "$KDIR/deb"
-  download_package "$KPKG" "$KDIR/deb" ||
-    { cat "$KDIR/download.log" >&2; echo "vm: apt-get download $KPKG failed" >&2; exit 1; }
-  deb=$(echo "$KDIR"/deb/*.deb)
-  dpkg-deb --fsys-tarfile "$deb" |
-    tar -x -C "$KDIR/deb" --wildcards "./boot/vmlinuz-$KVER" "*/$KVER/kernel/fs/fuse/fuse.ko*"
-  mv "$KDIR/deb/boot/vmlinuz-$KVER" "$KDIR/vmlinuz"
-  ko=$(find "$KDIR/deb" -name 'fuse.ko*' | head -n1)
-  case $ko in # Debian 12 ships modules uncompressed; later releases compress them
-    *.ko) mv "$ko" "$KDIR/fuse.ko" ;;
-    *.ko.xz) xz -dc "$ko" >"$KDIR/fuse.ko" ;;
-    *.ko.zst) zstd -qdc "$ko" >"$KDIR/fuse.ko" ;;
-    *) echo "vm: no fuse.ko in $deb" >&2; exit 1 ;;
-  esac
-  rm -rf "$KDIR/deb"
-fi
+# --- the kernel: fetched and cached by fetch_kernel.sh, never installed ---
+KDIR=$(bash "$ROOT/tools/vm/fetch_kernel.sh" "$SUITE" "$BUILD/vm/kernel") ||
+  { echo "vm: cannot fetch the $SUITE cloud kernel" >&2; exit 1; }
+KVER=$(cat "$KDIR/release")
 
 # --- the initramfs ---
 STAGE=$WORK/initramfs
@@ -173,7 +204,8 @@ cp /bin/busybox "$STAGE/bin/busybox"
 install -m 0755 "$ROOT/tools/vm/init.sh" "$STAGE/init"
 strip -o "$STAGE/opt/freezeprobe/freezeprobe" "$FREEZEPROBE"
 strip -o "$STAGE/opt/freezeprobe/freezeprobe_integration_tests" "$TESTS"
-cp "$KDIR/fuse.ko" "$STAGE/lib/modules/fuse.ko"
+cp "$KDIR"/modules.order "$STAGE/lib/modules/" # loaded in this order by init.sh
+find "$KDIR/modules" -name '*.ko' -exec cp {} "$STAGE/lib/modules/" \;
 # A dynamically linked program with the libraries ldd names, at the same paths.
 add_program() {
   local lib
@@ -198,6 +230,7 @@ fi
   echo "BENCH_WRITES='$BENCH_WRITES'"
   echo "MODES='${MODE_LIST[*]}'"
   echo "GTEST_FILTER='$FILTER'"
+  echo "LATER_FILTER='$LATER_FILTER'"
   echo "ONCE_TESTS='$(IFS=:; echo "${ONCE[*]}")'"
   echo "MODE_TIMEOUT=$MODE_TIMEOUT"
   echo "STALL_TIMEOUT=$STALL_TIMEOUT"
@@ -244,16 +277,16 @@ if [[ -n $BENCH_WRITES ]]; then
       for (k = 1; k <= m; k++) printf "  %-10s median %8.1f ms  ratio %.3f  (%d runs)\n", order[k], median(order[k]) / 1e6, median(order[k]) / base, n[order[k]] }'
   exit $?
 fi
-echo "vm: $KVER, ${elapsed}s; --attach auto chose: $(sed -n 's/^VM-AUTO mode=//p' <<<"$console" | tail -n1)"
-echo "vm: per-mode summary:"
+echo "vm: $SUITE $KVER, ${elapsed}s in all; --attach auto chose: $(sed -n 's/^VM-AUTO mode=//p' <<<"$console" | tail -n1)"
+echo "vm: per kernel x mode ($TESTS_KIND tests):"
 for m in "${MODE_LIST[@]}"; do
   line=$(grep -E "^VM-RESULT mode=$m " <<<"$console" | tail -n1 || true)
   if [[ -z $line ]]; then
-    echo "  $m: NO RESULT (the guest never finished this mode)"
+    echo "  kernel=$KVER mode=$m: NO RESULT (the guest never finished this mode)"
     status=1
     continue
   fi
-  echo "  ${line#VM-RESULT }"
+  echo "  kernel=$KVER ${line#VM-RESULT }"
   declare -A r=()
   for kv in ${line#VM-RESULT }; do r[${kv%%=*}]=${kv#*=}; done
   if [[ ${r[exit]:-} != 0 || ${r[failed]:-} != 0 || ${r[skipped]:-} != 0 ||

@@ -125,6 +125,11 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
                    "ring buffer size in KiB: a power of two, at least 4 (default 4096)")
         ->check(power_of_two_kib)
         ->group("");
+    app.add_option("--kretprobe-maxactive", o.kretprobe_maxactive,
+                   "kprobe mode: calls in flight at once whose return a kretprobe sees "
+                   "(default 4096, the kernel's limit)")
+        ->check(CLI::Range(1, 4096))
+        ->group("");
 }
 
 } // namespace

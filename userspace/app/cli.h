@@ -34,6 +34,8 @@ struct Options {
     std::vector<std::string> wrapped; // COMMAND ARGS... after "--"
     // Hidden (not in --help): the ring buffer's size, so that a test can force lost events.
     std::optional<std::uint32_t> ring_buffer_kib;
+    // Hidden: the kprobe mode's kretprobe maxactive, so that a test can force missed returns.
+    std::optional<int> kretprobe_maxactive;
 };
 
 // The --fail-on conditions, in the order the help lists them.

@@ -2,6 +2,7 @@
 // each attach mode (by a real trial attach, never by version numbers), the blocker scan, and the
 // container runtimes installed; exits 0 only if an attach mode works.
 #include "commands.h"
+#include "kernel_functions.h"
 #include "privileges.h"
 #include "probe_session.h"
 #include "process.h"
@@ -74,6 +75,12 @@ int run_doctor(const Options &options) {
         } catch (const ProbeError &e) {
             row(label, fmt::format("{}: refused: {}", to_string(mode), e.what()));
         }
+        auto needs = mode_needs(mode, bpf_support(),
+                                mode == AttachMode::kprobe ? kprobes_unavailable() : std::nullopt);
+        for (const auto &n : needs.needs)
+            row("", fmt::format("  needs: {}", n));
+        for (const auto &l : needs.lacks)
+            row("", fmt::format("  lacks: {}", l));
         label = "";
     }
     std::string chosen;

@@ -91,6 +91,8 @@ SessionOptions session_options(const Options &options) {
     s.tracker.held_after_ns = std::uint64_t{options.held_after_s} * 1'000'000'000;
     if (options.ring_buffer_kib)
         s.probe.ring_buffer_bytes = *options.ring_buffer_kib * 1024;
+    if (options.kretprobe_maxactive)
+        s.probe.kretprobe_maxactive = *options.kretprobe_maxactive;
     return s;
 }
 

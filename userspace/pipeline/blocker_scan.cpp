@@ -133,12 +133,17 @@ BlockerScan BlockerScanner::scan(const Hierarchy &h, const std::string &cgroup_p
         if (!parse_proc_stat(read_proc(m.tid, "stat"), b.comm, b.state))
             continue; // gone
         b.wchan = std::string(trim(read_proc(m.tid, "wchan")));
+        b.stack = parse_kernel_stack(read_proc(m.tid, "stack"));
+        // Before 5.16, x86 kernels built with the ORC unwinder (Debian 11's) print "0" as every
+        // task's wchan; the first frame of its kernel stack (which omits the scheduler's own
+        // functions) is the same place.
+        if ((b.wchan.empty() || b.wchan == "0") && !b.stack.empty())
+            b.wchan = b.stack.front().substr(0, b.stack.front().find('+'));
         if (!tasks_) {
             if (looks_frozen(h.version, b.state, b.wchan))
                 continue;
             b.pid = tgid_of(m.tid);
         }
-        b.stack = parse_kernel_stack(read_proc(m.tid, "stack"));
         b.cgroup = m.cgroup;
         b.container = resolve_container(m.cgroup);
         b.cause = classify_blocker(b);

@@ -203,6 +203,39 @@ AttachPlan plan_attach(AttachMode mode, const KernelFunctions &kernel) {
     return plan;
 }
 
+ModeNeeds mode_needs(AttachMode mode, const BpfSupport &bpf,
+                     const std::optional<std::string> &kprobes_missing) {
+    ModeNeeds m;
+    m.needs.push_back("the kernel's BTF; the BPF ring buffer (5.8); BTF tracepoints on the cgroup "
+                      "events (tp_btf)");
+    if (!bpf.ring_buffer)
+        m.lacks.push_back("the BPF ring buffer (BPF_MAP_TYPE_RINGBUF): no mode can load");
+    switch (mode) {
+    case AttachMode::fentry:
+        m.needs.push_back("BPF trampolines (fentry/fexit) on the hooked kernfs and cgroup "
+                          "functions, found in the kernel's BTF");
+        break;
+    case AttachMode::kprobe:
+        m.needs.push_back("kprobes and kretprobes (the kprobe PMU or tracefs kprobe_events) on the "
+                          "hooked functions, found in kallsyms");
+        if (kprobes_missing)
+            m.lacks.push_back(*kprobes_missing);
+        break;
+    case AttachMode::tracepoint:
+        m.needs.push_back("BTF tracepoints on raw_syscalls sys_enter/sys_exit");
+        if (!bpf.current_task_btf)
+            m.lacks.push_back("bpf_get_current_task_btf (5.11): the fd table is read with CO-RE "
+                              "reads from bpf_get_current_task() instead (a few more loads per "
+                              "read or write syscall)");
+        break;
+    }
+    if (mode != AttachMode::tracepoint && !bpf.task_pt_regs)
+        m.lacks.push_back(
+            "bpf_task_pt_regs (5.15): the bytes of a write refused before its handler "
+            "runs come from the write's own iov_iter instead of its syscall registers");
+    return m;
+}
+
 std::map<std::string, std::vector<std::string>>
 parse_kallsyms(std::istream &in, const std::vector<std::string> &wanted) {
     std::map<std::string, std::vector<std::string>> found;

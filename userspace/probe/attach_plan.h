@@ -31,6 +31,24 @@ struct KernelFunctions {
     std::map<std::string, std::vector<std::string>> kallsyms;
 };
 
+// What the kernel's BPF supports, as far as the programs care (bpf/cgroup_file.bpf.h): the ring
+// buffer is needed by every mode; each helper only chooses between two ways of reading the same
+// thing, the helper's being the cheaper.
+struct BpfSupport {
+    bool ring_buffer = true;      // BPF_MAP_TYPE_RINGBUF, 5.8
+    bool current_task_btf = true; // bpf_get_current_task_btf, 5.11
+    bool task_pt_regs = true;     // bpf_task_pt_regs, 5.15
+};
+
+// What a mode needs from the kernel, and what of it (or of what it would use) this kernel lacks,
+// one sentence each, for `doctor`. kprobes_missing: why kprobes cannot attach, if known.
+struct ModeNeeds {
+    std::vector<std::string> needs;
+    std::vector<std::string> lacks;
+};
+ModeNeeds mode_needs(AttachMode mode, const BpfSupport &bpf,
+                     const std::optional<std::string> &kprobes_missing);
+
 // The kernel functions the fentry and kprobe modes hook.
 std::vector<std::string> hooked_kernel_functions();
 

@@ -2,16 +2,19 @@
 
 #include "freezeprobe_bpf.skel.h"
 #include "kernel_functions.h"
+#include "kretprobe_events.h"
 
 #include <algorithm>
 #include <bpf/libbpf.h>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
 #include <mutex>
 #include <string_view>
+#include <system_error>
 #include <unistd.h>
 #include <vector>
 
@@ -105,12 +108,63 @@ struct BpfProbe::Impl {
     int ncpus = 1;
     AttachPlan plan;
     std::vector<RefusedMode> refused;
+    // kprobe mode: the tracefs kretprobes (removed after the links that use them), and where.
+    std::string tracefs;
+    std::vector<std::unique_ptr<KretprobeEvent>> kretprobes;
+    int kretprobe_maxactive = kretprobe_maxactive_max;
 
     ~Impl() {
         ring_buffer__free(ring);
         for (auto *link : links)
             bpf_link__destroy(link);
+        kretprobes.clear();
         freezeprobe_bpf::destroy(skel);
+    }
+
+    // A kretprobe with our maxactive and a readable miss count, through tracefs; without a
+    // writable tracefs, libbpf's (the kernel's default maxactive, misses not counted).
+    bpf_link *attach_kretprobe(bpf_program *prog, const std::string &symbol) {
+        if (tracefs.empty())
+            return bpf_program__attach_kprobe(prog, true, symbol.c_str());
+        std::unique_ptr<KretprobeEvent> event;
+        try {
+            event = std::make_unique<KretprobeEvent>(tracefs, symbol, kretprobe_maxactive);
+        } catch (const std::system_error &e) {
+            fail(e.what(), e.code().value());
+        }
+        bpf_link *link = bpf_program__attach_perf_event(prog, event->perf_fd());
+        if (link) {
+            event->release_perf_fd(); // the link closes it
+            kretprobes.push_back(std::move(event));
+        }
+        return link;
+    }
+
+    // Writes and reads whose end was never seen, by threads that are gone (see lost_events).
+    std::uint64_t ended_unseen = 0;
+
+    // Takes the pending entries of threads that no longer exist out of pending_ios and counts
+    // them. A thread's entry goes when its write or read returns; it stays when that return was
+    // missed (a kretprobe past its maxactive). The thread's next watched write or read replaces
+    // it and counts it (pending_io.bpf.h); one that never comes is counted here.
+    void sweep_ended_threads() {
+        bpf_map *map = skel->maps.pending_ios;
+        std::vector<std::uint32_t> gone;
+        std::uint32_t key = 0, next = 0;
+        bool first = true;
+        while (bpf_map__get_next_key(map, first ? nullptr : &key, &next, sizeof(key)) == 0) {
+            first = false;
+            key = next;
+            char proc[32];
+            std::snprintf(proc, sizeof(proc), "/proc/%u", key);
+            if (::access(proc, F_OK) != 0 && errno == ENOENT)
+                gone.push_back(key);
+        }
+        for (auto tid : gone)
+            if (bpf_map__delete_elem(map, &tid, sizeof(tid), 0) == 0) {
+                __atomic_fetch_sub(&skel->bss->io_in_flight, 1, __ATOMIC_RELAXED);
+                ++ended_unseen;
+            }
     }
 
     // Opens the object with only the plan's programs turned on, loads and attaches them.
@@ -128,6 +182,9 @@ struct BpfProbe::Impl {
             fail("sizing the ring buffer", err);
         // Bulk records wake the reader once an eighth of the ring is in use (see maps.bpf.h).
         skel->rodata->wakeup_bytes = ring_buffer_bytes / 8;
+        // Helpers newer than 5.8, used where the kernel has them (see cgroup_file.bpf.h).
+        skel->rodata->have_current_task_btf = bpf_support().current_task_btf;
+        skel->rodata->have_task_pt_regs = bpf_support().task_pt_regs;
         if (int err = freezeprobe_bpf::load(skel))
             fail("loading the BPF programs (the kernel refused them)", err);
         for (const auto &name : plan.programs) {
@@ -137,10 +194,21 @@ struct BpfProbe::Impl {
             attach(bpf_object__find_program_by_name(skel->obj, name.c_str()), name,
                    [](auto *p) { return bpf_program__attach(p); });
         }
+        if (!plan.kprobes.empty()) {
+            if (auto dir = writable_tracefs()) {
+                tracefs = *dir;
+                remove_stale_kretprobe_events(tracefs);
+            } else {
+                plan.notes.push_back(
+                    "no writable tracefs (kprobe_events): kretprobes keep the kernel's default "
+                    "maxactive (the returns they miss are counted as lost)");
+            }
+        }
         for (const auto &k : plan.kprobes)
             attach(bpf_object__find_program_by_name(skel->obj, k.program.c_str()),
                    (k.retprobe ? "kretprobe " : "kprobe ") + k.symbol, [&](auto *p) {
-                       return bpf_program__attach_kprobe(p, k.retprobe, k.symbol.c_str());
+                       return k.retprobe ? attach_kretprobe(p, k.symbol)
+                                         : bpf_program__attach_kprobe(p, false, k.symbol.c_str());
                    });
     }
 
@@ -210,6 +278,8 @@ std::unique_ptr<BpfProbe> BpfProbe::start(const ProbeOptions &options, RecordCal
             new_attempt();
             impl = std::make_unique<Impl>();
             impl->ncpus = ncpus;
+            if (options.kretprobe_maxactive)
+                impl->kretprobe_maxactive = options.kretprobe_maxactive;
             impl->plan = plan_for(mode, optimistic);
             if (impl->plan.refused)
                 throw ProbeError(*impl->plan.refused, ENOENT);
@@ -287,7 +357,8 @@ std::uint64_t BpfProbe::lost_events() const {
     std::uint64_t sum = 0;
     for (auto n : per_cpu)
         sum += n;
-    return sum;
+    impl_->sweep_ended_threads();
+    return sum + impl_->ended_unseen;
 }
 
 } // namespace freezeprobe

@@ -26,6 +26,9 @@ struct ProbeOptions {
     // tracepoint mode's filter the kernfs file_operations so that other writes are rejected
     // after one read. It must be a file whose read takes no cgroup lock.
     std::string calibration_file;
+    // kprobe mode: the kretprobes' maxactive (calls in flight at once whose return is seen);
+    // 0: the most the kernel allows (kretprobe_maxactive_max). Tests lower it to force misses.
+    int kretprobe_maxactive = 0;
 };
 
 // A mode that was tried (or ruled out by what the kernel lacks) and not used, and why.
@@ -61,7 +64,8 @@ class BpfProbe {
     // Waits up to timeout_ms for a record that wakes the reader (freeze traffic, or a ring
     // filling up), then delivers everything queued; returns how many were delivered.
     int poll(int timeout_ms);
-    // Events the kernel side could not queue since attach (summed over CPUs).
+    // Events the kernel side could not queue since attach (summed over CPUs), and writes and
+    // reads whose end it never saw (a kretprobe's missed return, in kprobe mode).
     std::uint64_t lost_events() const;
     AttachMode mode() const;
     // The better modes that were refused before this one was chosen (empty when forced).

@@ -1,6 +1,7 @@
 #include "kernel_functions.h"
 
 #include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -37,6 +38,23 @@ std::optional<std::string> kprobes_unavailable() {
             return std::nullopt;
     return "the kernel has no kprobe PMU (/sys/bus/event_source/devices/kprobe) and no "
            "kprobe_events in a mounted tracefs";
+}
+
+const BpfSupport &bpf_support() {
+    // Helpers are offered per program type; these two are in the set every tracing program type
+    // shares (kprobe, tracepoint, raw and BTF tracepoints, fentry), so a tracepoint program, which
+    // every kernel loads without attaching anything, answers for all of them.
+    static const BpfSupport support = [] {
+        auto helper = [](bpf_func_id id) {
+            return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, id, nullptr) == 1;
+        };
+        BpfSupport s;
+        s.ring_buffer = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
+        s.current_task_btf = helper(BPF_FUNC_get_current_task_btf);
+        s.task_pt_regs = helper(BPF_FUNC_task_pt_regs);
+        return s;
+    }();
+    return support;
 }
 
 } // namespace freezeprobe
