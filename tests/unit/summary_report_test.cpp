@@ -187,6 +187,16 @@ TEST(SummaryReport, HostileNamesStayValidJson) {
         EXPECT_EQ(c["failures"].size(), 2u);
     }
     EXPECT_EQ(valid_utf8_seen, 3u);
+    // The one JSON writer pretty-prints exactly as nlohmann's dump(2) would the same document.
+    EXPECT_EQ(nlohmann::ordered_json::parse(text).dump(2) + "\n", text);
+}
+
+TEST(SummaryReport, LaidOutAsNlohmannWould) {
+    auto text = summary_report_json(sample(), run_info(5'000'000'000));
+    EXPECT_EQ(nlohmann::ordered_json::parse(text).dump(2) + "\n", text);
+    auto empty = summary_report_json(Aggregator{}, run_info(5'000'000'000));
+    EXPECT_EQ(nlohmann::ordered_json::parse(empty).dump(2) + "\n", empty);
+    EXPECT_NE(empty.find("\"containers\": []"), std::string::npos) << empty;
 }
 
 } // namespace

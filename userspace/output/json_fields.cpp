@@ -2,12 +2,6 @@
 
 namespace freezeprobe {
 
-using json = nlohmann::ordered_json;
-
-json nullable_json(const std::optional<std::string> &s) {
-    return s ? json(*s) : json(nullptr);
-}
-
 // Keys stay in the order the contract lists them. The names are null when unknown, never a
 // guess (container_names.h says where they come from).
 void write_container(JsonWriter &w, const std::optional<Container> &c) {
@@ -25,14 +19,6 @@ void write_container(JsonWriter &w, const std::optional<Container> &c) {
     w.key("namespace").value(c->namespace_name);
     w.key("sandbox").value(c->sandbox);
     w.end_object();
-}
-
-json container_json(const std::optional<Container> &c) {
-    std::string text;
-    JsonWriter w(text);
-    write_container(w, c);
-    // The writer's output is valid JSON (invalid UTF-8 already replaced), so this cannot throw.
-    return json::parse(text);
 }
 
 } // namespace freezeprobe

@@ -63,6 +63,16 @@ void append_json_string(std::string &out, std::string_view s) {
 }
 
 JsonWriter &JsonWriter::key(std::string_view name) {
+    if (indent_) {
+        if (!first_)
+            out_ += ',';
+        new_line();
+        append_json_string(out_, name);
+        out_ += ": ";
+        first_ = false;
+        after_key_ = true;
+        return *this;
+    }
     // One append for the comma, the quoted name and the colon: keys are written for every field
     // of every event.
     char text[64];
@@ -97,10 +107,14 @@ JsonWriter &JsonWriter::open(char bracket) {
     separate();
     out_ += bracket;
     first_ = true;
+    ++depth_;
     return *this;
 }
 
 JsonWriter &JsonWriter::close(char bracket) {
+    --depth_;
+    if (indent_ && !first_) // an empty object or array stays "{}" / "[]"
+        new_line();
     out_ += bracket;
     first_ = false;
     after_key_ = false;
@@ -108,11 +122,20 @@ JsonWriter &JsonWriter::close(char bracket) {
 }
 
 void JsonWriter::separate() {
-    if (after_key_)
+    if (after_key_) {
         after_key_ = false;
-    else if (!first_)
-        out_ += ',';
+    } else {
+        if (!first_)
+            out_ += ',';
+        if (indent_ && depth_ > 0)
+            new_line();
+    }
     first_ = false;
+}
+
+void JsonWriter::new_line() {
+    out_ += '\n';
+    out_.append(static_cast<std::size_t>(depth_ * indent_), ' ');
 }
 
 } // namespace freezeprobe

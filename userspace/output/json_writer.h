@@ -1,6 +1,6 @@
-// A small JSON writer for the hot path: one event per line, appended to a string the caller
-// reuses, without building a tree (nlohmann::json, used for the reports, built a tree per event
-// and was the first cost when events came fast). Output is compact, as nlohmann's dump(-1):
+// The one JSON writer, for the events (compact, one per line, appended to a string the caller
+// reuses, without building a tree: nlohmann::json built a tree per event and was the first cost
+// when events came fast) and the summary report (pretty-printed). Output is as nlohmann's dump:
 // strings that are not valid UTF-8 get U+FFFD per invalid byte sequence (as nlohmann's
 // error_handler_t::replace), control characters are escaped, everything else stays as it is.
 #pragma once
@@ -20,6 +20,9 @@ void append_json_string(std::string &out, std::string_view s);
 class JsonWriter {
   public:
     explicit JsonWriter(std::string &out) : out_(out) {}
+    // Pretty-printed with this many spaces per level, as nlohmann's dump(indent) (the reports);
+    // the events stay compact.
+    JsonWriter(std::string &out, int indent) : out_(out), indent_(indent) {}
 
     JsonWriter &begin_object() { return open('{'); }
     JsonWriter &end_object() { return close('}'); }
@@ -52,10 +55,14 @@ class JsonWriter {
     JsonWriter &close(char bracket);
     // A comma before every element of an object or array but the first; none after a key.
     void separate();
+    // Pretty mode: a new line at the current depth.
+    void new_line();
 
     std::string &out_;
     bool first_ = true;      // the next element is the first of its object or array
     bool after_key_ = false; // the next element is a key's value
+    int indent_ = 0;         // 0: compact
+    int depth_ = 0;
 };
 
 } // namespace freezeprobe

@@ -8,56 +8,69 @@
 namespace freezeprobe {
 namespace {
 
-// Keys stay in the order the contract lists them.
-using json = nlohmann::ordered_json;
-
-json histogram_json(const Log2Histogram &h) {
-    return json{
-        {"count", h.count}, {"p50", h.quantile(0.5)}, {"p99", h.quantile(0.99)}, {"max", h.max}};
+// Keys stay in the order the contract lists them (docs/report.md).
+void write_histogram(JsonWriter &w, const Log2Histogram &h) {
+    w.begin_object();
+    w.key("count").value(h.count);
+    w.key("p50").value(h.quantile(0.5));
+    w.key("p99").value(h.quantile(0.99));
+    w.key("max").value(h.max);
+    w.end_object();
 }
 
-json files_json(const std::map<std::string, FileStats> &files) {
-    json j = json::object();
+void write_files(JsonWriter &w, const std::map<std::string, FileStats> &files) {
+    w.begin_object();
     for (auto &[name, f] : files) {
-        json errors = json::object();
+        w.key(name).begin_object();
+        w.key("count").value(f.count);
+        w.key("errors").begin_object();
         for (auto &[error, n] : f.errors)
-            errors[error] = n;
-        j[name] = json{{"count", f.count},
-                       {"errors", errors},
-                       {"latency_ns", histogram_json(f.latency_ns)},
-                       {"lock_wait_ns", histogram_json(f.lock_wait_ns)}};
+            w.key(error).value(n);
+        w.end_object();
+        w.key("latency_ns");
+        write_histogram(w, f.latency_ns);
+        w.key("lock_wait_ns");
+        write_histogram(w, f.lock_wait_ns);
+        w.end_object();
     }
-    return j;
+    w.end_object();
 }
 
-json cgroup_json(const CgroupStats &s) {
+void write_cgroup(JsonWriter &w, const CgroupStats &s) {
     auto &c = s.cgroup;
-    json j;
-    j["cgroup"] = nullable_json(c.path);
-    j["cgroup_id"] = c.id;
-    j["hierarchy"] = c.version == 1 ? "v1" : "v2";
+    w.begin_object();
+    w.key("cgroup").value(c.path);
+    w.key("cgroup_id").value(c.id);
+    w.key("hierarchy").value(c.version == 1 ? "v1" : "v2");
     if (c.version == 1)
-        j["controllers"] = c.controllers;
-    j["container"] = container_json(c.container);
+        w.key("controllers").value(c.controllers);
+    w.key("container");
+    write_container(w, c.container);
     // Every outcome, so that a script can read episodes.aborted without checking it exists.
-    json episodes = json::object();
+    w.key("episodes").begin_object();
     for (auto outcome : {EpisodeOutcome::frozen, EpisodeOutcome::aborted, EpisodeOutcome::thawed,
                          EpisodeOutcome::removed, EpisodeOutcome::open}) {
         auto it = s.episodes.find(outcome_name(outcome));
-        episodes[outcome_name(outcome)] = it == s.episodes.end() ? 0 : it->second;
+        w.key(outcome_name(outcome)).value(it == s.episodes.end() ? 0 : it->second);
     }
-    j["episodes"] = episodes;
-    j["stalls"] = s.stalls;
-    j["held"] = s.held;
-    j["freeze_latency_ns"] = histogram_json(s.freeze_latency_ns);
-    j["files"] = files_json(s.files);
-    json failures = json::array();
-    for (auto &f : s.failures)
-        failures.push_back(
-            json{{"time", rfc3339_utc(f.time_ns)}, {"kind", f.kind}, {"message", f.message}});
-    j["failures"] = failures;
-    j["failures_dropped"] = s.failures_dropped;
-    return j;
+    w.end_object();
+    w.key("stalls").value(s.stalls);
+    w.key("held").value(s.held);
+    w.key("freeze_latency_ns");
+    write_histogram(w, s.freeze_latency_ns);
+    w.key("files");
+    write_files(w, s.files);
+    w.key("failures").begin_array();
+    for (auto &f : s.failures) {
+        w.begin_object();
+        w.key("time").value(rfc3339_utc(f.time_ns));
+        w.key("kind").value(f.kind);
+        w.key("message").value(f.message);
+        w.end_object();
+    }
+    w.end_array();
+    w.key("failures_dropped").value(s.failures_dropped);
+    w.end_object();
 }
 
 } // namespace
@@ -75,32 +88,40 @@ std::vector<const CgroupStats *> cgroups_in_report_order(const Aggregator &aggre
 }
 
 std::string summary_report_json(const Aggregator &aggregator, const RunInfo &run) {
-    json j;
-    j["version"] = run.version;
-    j["attach_mode"] = run.attach_mode;
+    std::string out;
+    JsonWriter w(out, 2);
+    w.begin_object();
+    w.key("version").value(run.version);
+    w.key("attach_mode").value(run.attach_mode);
     // Beyond the contract: why auto did not pick a better mode (empty when none was refused).
-    j["attach_refused"] = json::object();
+    w.key("attach_refused").begin_object();
     for (const auto &[mode, reason] : run.attach_refused)
-        j["attach_refused"][mode] = reason;
-    j["kernel"] = run.kernel;
-    j["started"] = rfc3339_utc(run.started_ns);
-    j["ended"] = rfc3339_utc(run.ended_ns);
-    j["events_lost"] = aggregator.events_lost();
+        w.key(mode).value(reason);
+    w.end_object();
+    w.key("kernel").value(run.kernel);
+    w.key("started").value(rfc3339_utc(run.started_ns));
+    w.key("ended").value(rfc3339_utc(run.ended_ns));
+    w.key("events_lost").value(aggregator.events_lost());
     if (aggregator.cgroups_dropped())
-        j["cgroups_dropped"] = aggregator.cgroups_dropped();
+        w.key("cgroups_dropped").value(aggregator.cgroups_dropped());
     // Containers whose Prometheus series were dropped to keep within the bound per run.
     if (aggregator.containers_dropped())
-        j["container_series_dropped"] = aggregator.containers_dropped();
-    if (!run.command.empty())
-        j["command"] = run.command;
+        w.key("container_series_dropped").value(aggregator.containers_dropped());
+    if (!run.command.empty()) {
+        w.key("command").begin_array();
+        for (auto &arg : run.command)
+            w.value(arg);
+        w.end_array();
+    }
     if (run.command_exit)
-        j["command_exit"] = *run.command_exit;
-
-    json containers = json::array();
+        w.key("command_exit").value(*run.command_exit);
+    w.key("containers").begin_array();
     for (auto *s : cgroups_in_report_order(aggregator))
-        containers.push_back(cgroup_json(*s));
-    j["containers"] = containers;
-    return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+        write_cgroup(w, *s);
+    w.end_array();
+    w.end_object();
+    out += '\n';
+    return out;
 }
 
 } // namespace freezeprobe
