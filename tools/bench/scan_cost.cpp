@@ -167,12 +167,9 @@ int run(const Settings &s) {
     if (s.threads > 0)
         crowd = std::make_unique<Crowd>(s.threads);
     ScratchCgroup cg(*h, prefix + "/stuck");
-    HangReader reader;
-    ThawGuard thaw(cg);
-    HangFuse fuse;
-    reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
-    if (!fuse.wait_for_held_reads(1, 5s))
-        throw std::runtime_error("the FUSE read was not held");
+    HeldReader held(cg);
+    auto &reader = held.reader();
+    auto &fuse = held.fuse();
     Probe probe(s, prefix);
     for (int i = 0; i < 300 && probe.err().find("attached") == std::string::npos; ++i)
         std::this_thread::sleep_for(100ms);

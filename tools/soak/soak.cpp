@@ -193,12 +193,9 @@ class Churn {
     void stuck_freeze() {
         ScratchCgroup cg(v1_,
                          fmt::format("{}/stuck/pod{}/{}", prefix_, random_uuid(), random_hex(64)));
-        HangReader reader;
-        ThawGuard thaw(cg);
-        HangFuse fuse;
-        reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
-        if (!fuse.wait_for_held_reads(1, 5s))
-            throw std::runtime_error("the FUSE reader did not block");
+        HeldReader held(cg);
+        auto &reader = held.reader();
+        auto &fuse = held.fuse();
         write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
         ++cycles_;
         std::this_thread::sleep_for(3s);
