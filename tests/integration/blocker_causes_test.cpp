@@ -14,6 +14,7 @@
 #include "text_util.h"
 
 #include <csignal>
+#include <fmt/format.h>
 #include <cstdlib>
 #include <fcntl.h>
 #include <sys/ptrace.h>
@@ -30,10 +31,14 @@ using namespace std::chrono_literals;
 // A forked child running body(); killed (SIGKILL, by its PID) and reaped on destruction.
 class Child {
   public:
-    explicit Child(const std::function<void()> &body) {
+    // keep_fd: one descriptor (>= 3) the child keeps open, e.g. a pipe's write end.
+    explicit Child(const std::function<void()> &body, int keep_fd = -1) {
         pid_ = ::fork();
         if (pid_ == 0) {
-            ::close_range(3, ~0U, 0); // no copy of a HangFuse connection or the probe's fds
+            // No copy of a HangFuse connection or the probe's descriptors.
+            if (keep_fd > 3)
+                ::close_range(3, keep_fd - 1, 0);
+            ::close_range(keep_fd >= 3 ? keep_fd + 1 : 3, ~0U, 0);
             body();
             ::_exit(0);
         }
@@ -81,9 +86,12 @@ class BlockerCausesTest : public ProbeTest {
 class LoopDevice {
   public:
     explicit LoopDevice(const std::string &file) {
-        auto r = run_process({"losetup", "--find", "--show", "--read-only", file});
+        auto losetup = find_program("losetup");
+        if (!losetup)
+            throw std::runtime_error("losetup is not installed (util-linux)");
+        auto r = run_process({*losetup, "--find", "--show", "--read-only", file});
         if (r.exit_code != 0)
-            throw std::runtime_error("losetup: " + r.err);
+            throw std::runtime_error(fmt::format("losetup exited {}: {}", r.exit_code, r.err));
         path_ = std::string(trim(r.out));
     }
     ~LoopDevice() { run_process({"losetup", "--detach", path_}); }
@@ -147,7 +155,11 @@ TEST_F(BlockerCausesTest, LoopDeviceReaderOnAHeldFuseFileIsBlockIoNamingTheDaemo
 }
 
 // The freeze completes with the task in the cgroup, and nobody is named.
-void expect_frozen_without_blockers(const std::vector<Event> &events) {
+void expect_frozen_without_blockers(const std::vector<Event> &all, const std::string &path) {
+    std::vector<Event> events;
+    for (auto &e : all)
+        if (e.cgroup && e.cgroup->path == path)
+            events.push_back(e);
     EXPECT_TRUE(of_type<FreezeStall>(events).empty());
     auto episodes = of_type<FreezeEpisode>(events);
     ASSERT_FALSE(episodes.empty());
@@ -164,18 +176,20 @@ TEST_F(BlockerCausesTest, VforkParentPtraceStoppedAndSigstoppedTasksAreNotBlocke
         // A vfork parent: its child pauses without exec, so the parent stays in vfork's wait.
         int pipe_fds[2];
         ASSERT_EQ(::pipe(pipe_fds), 0);
-        Child vfork_parent([&] {
-            ::close(pipe_fds[0]);
-            if (write_control_file(procs, "0") != 0)
-                ::_exit(90);
-            if (::vfork() == 0) {
-                pid_t me = static_cast<pid_t>(::syscall(SYS_getpid));
-                [[maybe_unused]] auto n = ::write(pipe_fds[1], &me, sizeof me);
-                for (;;)
-                    ::pause();
-            }
-            ::_exit(0);
-        });
+        Child vfork_parent(
+            [&] {
+                ::close(pipe_fds[0]);
+                if (write_control_file(procs, "0") != 0)
+                    ::_exit(90);
+                if (::vfork() == 0) {
+                    pid_t me = static_cast<pid_t>(::syscall(SYS_getpid));
+                    [[maybe_unused]] auto n = ::write(pipe_fds[1], &me, sizeof me);
+                    for (;;)
+                        ::pause();
+                }
+                ::_exit(0);
+            },
+            pipe_fds[1]);
         ::close(pipe_fds[1]);
         pid_t vfork_child = -1;
         ASSERT_EQ(::read(pipe_fds[0], &vfork_child, sizeof vfork_child),
@@ -216,8 +230,9 @@ TEST_F(BlockerCausesTest, VforkParentPtraceStoppedAndSigstoppedTasksAreNotBlocke
         write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, true));
         ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeEpisode>(ev).empty(); }, 5s));
         collect_for(400ms); // a stall would come after 300 ms
-        expect_frozen_without_blockers(events_);
+        expect_frozen_without_blockers(events_, cg.path());
         write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, false));
+        wait_for([](auto &ev) { return of_type<FreezeEpisode>(ev).size() >= 2; });
     }
 }
 

@@ -150,11 +150,39 @@ TEST_F(WatchOutputsTest, AbortedFreezeIsExplainedInJUnit) {
     EXPECT_NE(xml.find("type=\"aborted\""), std::string::npos) << xml;
     EXPECT_NE(xml.find("type=\"stall\""), std::string::npos) << xml;
     EXPECT_NE(xml.find("request_wait_answer"), std::string::npos) << xml;
+    // The blocker's cause, with the FUSE daemon (this process) named.
+    EXPECT_NE(xml.find("waiting for a FUSE daemon to answer"), std::string::npos) << xml;
+    EXPECT_NE(xml.find("served by pid " + std::to_string(::getpid())), std::string::npos) << xml;
     auto j = report();
     ASSERT_EQ(j["containers"].size(), 1u) << j.dump(2);
     EXPECT_EQ(j["containers"][0]["episodes"]["aborted"], 1);
     EXPECT_EQ(j["containers"][0]["stalls"], 1);
     fuse.abort_connection();
+}
+
+TEST_F(WatchOutputsTest, AFreezeNeverThawedIsHeldAndFailsTheRun) {
+    ScratchCgroup cg(v1_,
+                     prefix_ + "/kubepods/burstable/pod" + random_uuid() + "/" + random_hex(64));
+    ThawGuard thaw(cg);
+    auto state = cg.file("freezer.state");
+    auto r = watch({"--fail-on", "held", "--held-after", "1"},
+                   {"/bin/sh", "-c", "echo FROZEN > " + state + "; sleep 1.8"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("--fail-on conditions hit: held (1)"), std::string::npos) << r.err;
+    auto j = report();
+    ASSERT_EQ(j["containers"].size(), 1u) << j.dump(2);
+    EXPECT_EQ(j["containers"][0]["held"], 1);
+    expect_valid_xml();
+    auto xml = junit();
+    EXPECT_NE(xml.find("type=\"held\""), std::string::npos) << xml;
+    EXPECT_NE(xml.find("nobody thawed it"), std::string::npos) << xml;
+
+    // Thawed within --held-after: nothing held, exit 0.
+    auto quick = watch(
+        {"--fail-on", "held", "--held-after", "1"},
+        {"/bin/sh", "-c",
+         "echo FROZEN > " + state + "; cat " + state + "; echo THAWED > " + state + "; sleep 1.5"});
+    EXPECT_EQ(quick.exit_code, 0) << quick.err;
 }
 
 TEST_F(WatchOutputsTest, BadOutputsAreRefusedBeforeAttaching) {

@@ -121,6 +121,7 @@ const char *const families[][2] = {
     {"freezeprobe_cgroup_writes_total", "counter"},
     {"freezeprobe_cgroup_write_latency_seconds", "histogram"},
     {"freezeprobe_cgroup_write_lock_wait_seconds", "histogram"},
+    {"freezeprobe_freeze_held_total", "counter"},
     {"freezeprobe_events_lost_total", "counter"},
 };
 
@@ -131,6 +132,7 @@ TEST(PrometheusMetrics, EmptyAggregatorHasEveryFamilyAndTheUnlabelledSeries) {
         EXPECT_TRUE(has_line(text, std::string("# TYPE ") + name + " " + type)) << name;
     }
     EXPECT_TRUE(has_line(text, "freezeprobe_events_lost_total 0"));
+    EXPECT_TRUE(has_line(text, "freezeprobe_freeze_held_total 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_bucket{le=\"+Inf\"} 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_sum 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_count 0"));
@@ -382,6 +384,21 @@ TEST(MetricsFile, WatchRewritesItAtomicallyWithMode0644WhateverTheUmask) {
             << e.what();
     }
     std::filesystem::remove_all(dir);
+}
+
+TEST(PrometheusMetrics, HeldFreezesAreCountedAndAreFailures) {
+    Aggregator a;
+    FreezeHeld held;
+    held.diagnosis = "held for 1m";
+    a.add(Event{1, container_cgroup(1, std::string(64, 'a')), held});
+    a.add(Event{2, container_cgroup(1, std::string(64, 'a')), held});
+    EXPECT_EQ(a.held(), 2u);
+    EXPECT_TRUE(has_line(prometheus_text(a), "freezeprobe_freeze_held_total 2"));
+    auto &s = a.cgroups().begin()->second;
+    EXPECT_EQ(s.held, 2u);
+    ASSERT_EQ(s.failures.size(), 2u);
+    EXPECT_EQ(s.failures[0].kind, "held");
+    EXPECT_EQ(s.failures[0].message, "held for 1m");
 }
 
 } // namespace
