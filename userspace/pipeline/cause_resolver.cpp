@@ -2,6 +2,7 @@
 
 #include "blocker_cause.h"
 #include "container_resolver.h"
+#include "read_file.h"
 #include "text_util.h"
 
 #include <fmt/format.h>
@@ -19,18 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_small(const std::string &path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return "";
-    std::string out;
-    char buf[4096];
-    for (ssize_t n; out.size() < (1u << 20) && (n = ::read(fd, buf, sizeof(buf))) > 0;)
-        out.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    return out;
-}
-
 std::optional<std::string> link_target(const std::string &path) {
     std::error_code ec;
     auto target = fs::read_symlink(path, ec);
@@ -45,7 +34,7 @@ std::string proc(std::uint32_t tid, const std::string &file) {
 
 std::optional<Container> container_of(std::uint32_t pid) {
     // "0::/path" (v2) or "N:controllers:/path" (v1): the first path that names a container.
-    for (auto line : split(read_small(proc(pid, "cgroup")), '\n')) {
+    for (auto line : split(read_file(proc(pid, "cgroup")), '\n')) {
         auto colon = line.find(':');
         auto second = colon == std::string_view::npos ? colon : line.find(':', colon + 1);
         if (second == std::string_view::npos)
@@ -68,7 +57,7 @@ struct Resolution {
 
 // The mount a descriptor's file is on, and the file's path.
 const MountEntry *fd_mount(std::uint32_t tid, int fd, const std::vector<MountEntry> &mounts) {
-    auto id = fdinfo_mnt_id(read_small(proc(tid, fmt::format("fdinfo/{}", fd))));
+    auto id = fdinfo_mnt_id(read_file(proc(tid, fmt::format("fdinfo/{}", fd))));
     return id ? mount_by_id(mounts, *id) : nullptr;
 }
 
@@ -115,11 +104,10 @@ void find_device(std::uint32_t tid, Resolution &r) {
     auto sys = "/sys/dev/block/" + *f.device;
     if (auto name = link_target(sys))
         f.device_name = fs::path(*name).filename().string();
-    if (auto backing = std::string(trim(read_small(sys + "/loop/backing_file")));
-        !backing.empty()) {
+    if (auto backing = std::string(trim(read_file(sys + "/loop/backing_file"))); !backing.empty()) {
         f.backing_file = backing;
         // The loop driver prints the path as this process sees it.
-        auto host = parse_mountinfo(read_small("/proc/self/mountinfo"));
+        auto host = parse_mountinfo(read_file("/proc/self/mountinfo"));
         if (auto *m = mount_of_path(host, backing))
             f.backing_fuse_connection = fuse_connection(*m);
     }
@@ -131,7 +119,7 @@ void find_holder(const std::vector<FuseFd> &fds, std::uint32_t connection, Cause
         return;
     CauseHolder h;
     h.pid = pids.front();
-    h.comm = std::string(trim(read_small(proc(h.pid, "comm"))));
+    h.comm = std::string(trim(read_file(proc(h.pid, "comm"))));
     h.container = container_of(h.pid);
     f.holder = std::move(h);
     f.other_holders = pids.size() - 1;
@@ -149,8 +137,8 @@ void CauseResolver::resolve(std::vector<Blocker> &blockers) const {
         auto site = classify_wait(b.stack, b.wchan);
         Resolution r;
         auto &f = r.facts;
-        r.mounts = parse_mountinfo(read_small(proc(b.tid, "mountinfo")));
-        if (auto fd = syscall_fd(read_small(proc(b.tid, "syscall")))) {
+        r.mounts = parse_mountinfo(read_file(proc(b.tid, "mountinfo")));
+        if (auto fd = syscall_fd(read_file(proc(b.tid, "syscall")))) {
             f.file = link_target(proc(b.tid, fmt::format("fd/{}", *fd)));
             f.mount = fd_mount(b.tid, *fd, r.mounts);
         }
