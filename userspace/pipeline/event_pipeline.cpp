@@ -66,7 +66,7 @@ void EventPipeline::on_io(const IoRecord &r) {
     }
     emit(builder_.write_event(r, cgroup, tracker_.freeze_in_effect(key)));
     if (ok)
-        tracker_.on_join(key, Task{r.pid, r.tid, r.comm});
+        tracker_.on_join(key, Task{r.pid, r.tid, r.comm, std::nullopt}); // joiners need no parent
 }
 
 void EventPipeline::on_cgroup(const CgroupRecord &r) {
