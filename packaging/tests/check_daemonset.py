@@ -41,7 +41,12 @@ def main(manifest_path, binary):
     assert {m["name"] for m in mounts.values()} == set(volumes), "every volume mounted once"
     for path, mount in mounts.items():
         host_path = volumes[mount["name"]]["hostPath"]["path"]
-        assert host_path == path, f"{path} comes from the host's {host_path}"
+        if path.startswith("/host/"):
+            # --host-root /host: the node's files that name containers, read-only.
+            assert path == "/host" + host_path, f"{path} comes from the host's {host_path}"
+            assert mount.get("readOnly") is True, f"{path} is read-only"
+        else:
+            assert host_path == path, f"{path} comes from the host's {host_path}"
     assert mounts["/sys"]["readOnly"] is True
     assert not mounts["/sys/fs/cgroup"].get("readOnly"), "the calibration write needs it writable"
 
@@ -56,6 +61,9 @@ def main(manifest_path, binary):
                 f"{arg} is not an option of freezeprobe"
     options = dict(zip(args[1::2], args[2::2]))
     assert re.fullmatch(r"127\.0\.0\.1:\d+", options["--metrics"]), "metrics on the loopback"
+    assert options["--host-root"] == "/host"
+    for named_by in ("/var/log/pods", "/run/containerd", "/run/containers"):
+        assert "/host" + named_by in mounts, f"--host-root needs the node's {named_by}"
     report_dir = options["--report"].rsplit("/", 1)[0]
     assert report_dir in mounts, f"the report directory {report_dir} is a host volume"
     print(f"ok: {manifest_path}: Namespace + DaemonSet, hostPID, hostNetwork, privileged, "
