@@ -14,7 +14,7 @@ archive=$build_dir/$name.tar.gz
 echo "ok: $(grep -o 'release: .*' "$scratch/build.log" | head -1); .sha256 matches"
 
 expected=(README.kubernetes.md README.md SHA256SUMS freezeprobe freezeprobe-daemonset.yaml
-  freezeprobe.8 freezeprobe.service)
+  freezeprobe-alerts.yaml freezeprobe.8 freezeprobe.service)
 [[ -e $source_dir/LICENSE ]] && expected+=(LICENSE)
 listing=$(tar -tzf "$archive" | sort)
 wanted=$( (echo "$name/" && printf "$name/%s\n" "${expected[@]}") | sort)

@@ -120,6 +120,7 @@ const char *const families[][2] = {
     {"freezeprobe_cgroup_write_latency_seconds", "histogram"},
     {"freezeprobe_cgroup_write_lock_wait_seconds", "histogram"},
     {"freezeprobe_events_lost_total", "counter"},
+    {"freezeprobe_freeze_stalls_total", "counter"},
 };
 
 TEST(PrometheusMetrics, EmptyAggregatorHasEveryFamilyAndTheUnlabelledSeries) {
@@ -129,6 +130,7 @@ TEST(PrometheusMetrics, EmptyAggregatorHasEveryFamilyAndTheUnlabelledSeries) {
         EXPECT_TRUE(has_line(text, std::string("# TYPE ") + name + " " + type)) << name;
     }
     EXPECT_TRUE(has_line(text, "freezeprobe_events_lost_total 0"));
+    EXPECT_TRUE(has_line(text, "freezeprobe_freeze_stalls_total 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_bucket{le=\"+Inf\"} 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_sum 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_count 0"));
