@@ -62,6 +62,11 @@ def main(manifest_path, binary):
     options = dict(zip(args[1::2], args[2::2]))
     assert re.fullmatch(r"127\.0\.0\.1:\d+", options["--metrics"]), "metrics on the loopback"
     assert options["--host-root"] == "/host"
+    # The image the release builds (packaging/oci_image.sh), imported on the node, never pulled.
+    version = subprocess.run([binary, "--version"], check=True, capture_output=True,
+                             text=True).stdout.split()[-1]
+    assert container["image"] == f"localhost/freezeprobe:{version}", container["image"]
+    assert container["imagePullPolicy"] == "Never"
     for named_by in ("/var/log/pods", "/run/containerd", "/run/containers"):
         assert "/host" + named_by in mounts, f"--host-root needs the node's {named_by}"
     report_dir = options["--report"].rsplit("/", 1)[0]
