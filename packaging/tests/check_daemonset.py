@@ -41,7 +41,12 @@ def main(manifest_path, binary):
     assert {m["name"] for m in mounts.values()} == set(volumes), "every volume mounted once"
     for path, mount in mounts.items():
         host_path = volumes[mount["name"]]["hostPath"]["path"]
-        assert host_path == path, f"{path} comes from the host's {host_path}"
+        if path.startswith("/host/"):
+            # --host-root /host: the node's files that name containers, read-only.
+            assert path == "/host" + host_path, f"{path} comes from the host's {host_path}"
+            assert mount.get("readOnly") is True, f"{path} is read-only"
+        else:
+            assert host_path == path, f"{path} comes from the host's {host_path}"
     assert mounts["/sys"]["readOnly"] is True
     assert mounts["/sys/fs/cgroup"]["readOnly"] is True, "freezeprobe writes no cgroup file"
 
@@ -56,6 +61,14 @@ def main(manifest_path, binary):
                 f"{arg} is not an option of freezeprobe"
     options = dict(zip(args[1::2], args[2::2]))
     assert re.fullmatch(r"127\.0\.0\.1:\d+", options["--metrics"]), "metrics on the loopback"
+    assert options["--host-root"] == "/host"
+    # The image the release builds (packaging/oci_image.sh), imported on the node, never pulled.
+    version = subprocess.run([binary, "--version"], check=True, capture_output=True,
+                             text=True).stdout.split()[-1]
+    assert container["image"] == f"localhost/freezeprobe:{version}", container["image"]
+    assert container["imagePullPolicy"] == "Never"
+    for named_by in ("/var/log/pods", "/run/containerd", "/run/containers"):
+        assert "/host" + named_by in mounts, f"--host-root needs the node's {named_by}"
     report_dir = options["--report"].rsplit("/", 1)[0]
     assert report_dir in mounts, f"the report directory {report_dir} is a host volume"
     print(f"ok: {manifest_path}: Namespace + DaemonSet, hostPID, hostNetwork, privileged, "

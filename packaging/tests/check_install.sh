@@ -18,6 +18,7 @@ expected=(
   "$docdir/examples/freezeprobe.service"
   "$docdir/examples/freezeprobe-daemonset.yaml"
   "$docdir/examples/README.kubernetes.md"
+  "$docdir/examples/freezeprobe-alerts.yaml"
 )
 installed=$(cd "$destdir" && find . -type f | sed 's/^\.//' | sort)
 wanted=$(printf '%s\n' "${expected[@]}" | sort)

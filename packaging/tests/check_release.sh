@@ -14,7 +14,7 @@ archive=$build_dir/$name.tar.gz
 echo "ok: $(grep -o 'release: .*' "$scratch/build.log" | head -1); .sha256 matches"
 
 expected=(README.kubernetes.md README.md SHA256SUMS freezeprobe freezeprobe-daemonset.yaml
-  freezeprobe.8 freezeprobe.service)
+  freezeprobe-alerts.yaml freezeprobe.8 freezeprobe.service)
 [[ -e $source_dir/LICENSE ]] && expected+=(LICENSE)
 listing=$(tar -tzf "$archive" | sort)
 wanted=$( (echo "$name/" && printf "$name/%s\n" "${expected[@]}") | sort)
@@ -34,3 +34,41 @@ echo "ok: sha256sum -c SHA256SUMS passes for $(wc -l <<<"$summed") files"
 
 check_man_page freezeprobe.8 ./freezeprobe
 check_binary ./freezeprobe "$version"
+
+# The OCI image beside the archive: Debian's containerd, started here with its own state under
+# the scratch directory and stopped by its PID, imports it and runs the binary in it.
+image=$build_dir/$name.oci.tar
+[[ -f $image ]] || fail "no OCI image $image"
+tar -xOf "$image" index.json | grep -q "\"io.containerd.image.name\":\"localhost/freezeprobe:$version\"" ||
+  fail "the image's index.json does not name localhost/freezeprobe:$version"
+echo "ok: $image names localhost/freezeprobe:$version"
+if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
+  [[ ${CI:-} == true ]] && fail "containerd is missing (tools/setup.sh installs it)"
+  echo "SKIP: containerd is not installed; the image was not run"
+  exit 0
+fi
+require_root
+state=$scratch/ctrd
+mkdir -p "$state/run" "$state/root"
+cat >"$state/config.toml" <<CONFIG
+version = 2
+root = "$state/root"
+state = "$state/run"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$state/run/sock"
+[ttrpc]
+  address = "$state/run/sock.ttrpc"
+CONFIG
+containerd --config "$state/config.toml" >"$state/log" 2>&1 &
+containerd_pid=$!
+on_exit+=("kill $containerd_pid; wait $containerd_pid")
+ctr=(ctr --address "$state/run/sock" --namespace freezeprobe-release-test)
+for _ in $(seq 50); do "${ctr[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
+"${ctr[@]}" image import --snapshotter native "$image" >/dev/null ||
+  fail "ctr image import refused $image: $(tail -5 "$state/log")"
+out=$("${ctr[@]}" run --rm --snapshotter native --cgroup "" "localhost/freezeprobe:$version" \
+  "freezeprobe-release-$$" /usr/bin/freezeprobe --version) ||
+  fail "the image did not run: $out $(tail -5 "$state/log")"
+grep -q "$version" <<<"$out" || fail "freezeprobe --version in the image said: $out"
+echo "ok: containerd imported the image and ran it: $out"

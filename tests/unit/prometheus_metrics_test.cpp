@@ -123,6 +123,7 @@ const char *const families[][2] = {
     {"freezeprobe_cgroup_write_lock_wait_seconds", "histogram"},
     {"freezeprobe_freeze_held_total", "counter"},
     {"freezeprobe_events_lost_total", "counter"},
+    {"freezeprobe_freeze_stalls_total", "counter"},
 };
 
 TEST(PrometheusMetrics, EmptyAggregatorHasEveryFamilyAndTheUnlabelledSeries) {
@@ -133,6 +134,7 @@ TEST(PrometheusMetrics, EmptyAggregatorHasEveryFamilyAndTheUnlabelledSeries) {
     }
     EXPECT_TRUE(has_line(text, "freezeprobe_events_lost_total 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_held_total 0"));
+    EXPECT_TRUE(has_line(text, "freezeprobe_freeze_stalls_total 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_bucket{le=\"+Inf\"} 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_sum 0"));
     EXPECT_TRUE(has_line(text, "freezeprobe_freeze_duration_seconds_count 0"));

@@ -143,6 +143,11 @@ std::string prometheus_text(const Aggregator &aggregator) {
     fmt::format_to(std::back_inserter(out), "freezeprobe_events_lost_total {}\n",
                    aggregator.events_lost());
 
+    family(out, "freezeprobe_freeze_stalls_total", "counter",
+           "Freezes still pending after --stall-after (a freeze_stall event each).");
+    fmt::format_to(std::back_inserter(out), "freezeprobe_freeze_stalls_total {}\n",
+                   aggregator.stalls());
+
     family(out, "freezeprobe_container_series_dropped_total", "counter",
            fmt::format("Containers whose freeze_episodes_total series were dropped, least "
                        "recently changed first, to keep those of at most {} containers.",

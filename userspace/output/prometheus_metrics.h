@@ -7,6 +7,7 @@
 //   freezeprobe_cgroup_writes_total{file,error}                                 counter
 //   freezeprobe_cgroup_write_latency_seconds{file}                              histogram
 //   freezeprobe_events_lost_total                                               counter
+//   freezeprobe_freeze_stalls_total                                             counter
 //
 // Every family has its HELP and TYPE lines even before it has samples. The unlabelled series
 // (the freeze duration histogram and events_lost_total) are always present, at zero until
