@@ -103,7 +103,7 @@ void add_watch_options(CLI::App &app, Options &o, std::string &events) {
         ->type_name("FILE");
     app.add_option("--junit", o.junit_path,
                    "write a JUnit XML file at exit: a testcase per container, a failure per "
-                   "aborted or stalled freeze and per failed write")
+                   "aborted, stalled or held freeze and per failed write")
         ->type_name("FILE");
     app.add_option("--metrics", o.metrics_address,
                    "serve Prometheus /metrics on HOST:PORT: a numeric address or localhost "
