@@ -161,7 +161,8 @@ TEST_F(WatchOutputsTest, AbortedFreezeIsExplainedInJUnit) {
 }
 
 TEST_F(WatchOutputsTest, AFreezeNeverThawedIsHeldAndFailsTheRun) {
-    ScratchCgroup cg(v1_,
+    REQUIRE_V1_FREEZER(v1_);
+    ScratchCgroup cg(*v1_,
                      prefix_ + "/kubepods/burstable/pod" + random_uuid() + "/" + random_hex(64));
     ThawGuard thaw(cg);
     auto state = cg.file("freezer.state");
