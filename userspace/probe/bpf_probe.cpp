@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
+#include <fstream>
 #include <mutex>
 #include <string_view>
 #include <system_error>
@@ -121,8 +122,8 @@ struct BpfProbe::Impl {
         freezeprobe_bpf::destroy(skel);
     }
 
-    // A kretprobe with our maxactive and a readable miss count, through tracefs; without a
-    // writable tracefs, libbpf's (the kernel's default maxactive, misses not counted).
+    // A kretprobe with our maxactive, through tracefs; without a writable tracefs, libbpf's
+    // (the kernel's default maxactive).
     bpf_link *attach_kretprobe(bpf_program *prog, const std::string &symbol) {
         if (tracefs.empty())
             return bpf_program__attach_kprobe(prog, true, symbol.c_str());
@@ -146,8 +147,21 @@ struct BpfProbe::Impl {
     // Takes the pending entries of threads that no longer exist out of pending_ios and counts
     // them. A thread's entry goes when its write or read returns; it stays when that return was
     // missed (a kretprobe past its maxactive). The thread's next watched write or read replaces
-    // it and counts it (pending_io.bpf.h); one that never comes is counted here.
+    // it and counts it (pending_io.bpf.h); one that never comes is counted here. The map holds
+    // the kernel's thread ids, which /proc shows only in the initial PID namespace: elsewhere
+    // nothing is swept (such entries stay uncounted).
     void sweep_ended_threads() {
+        static const bool initial_pid_namespace = [] {
+            std::ifstream status("/proc/self/status");
+            std::string line;
+            while (std::getline(status, line))
+                if (line.starts_with("NSpid:"))
+                    return line.find_first_of(" \t", line.find_first_not_of(" \t", 6)) ==
+                           std::string::npos;
+            return false;
+        }();
+        if (!initial_pid_namespace)
+            return;
         bpf_map *map = skel->maps.pending_ios;
         std::vector<std::uint32_t> gone;
         std::uint32_t key = 0, next = 0;
