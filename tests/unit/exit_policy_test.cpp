@@ -13,7 +13,8 @@ Aggregator with_losses_and_an_abort() {
     Event lost;
     lost.body = Lost{7};
     a.add(lost);
-    Event episode;
+    Event episode; // an aborted episode counts where it has a cgroup
+    episode.cgroup = CgroupRef{2, "", "/pod", 7, std::nullopt};
     episode.body = FreezeEpisode{EpisodeOutcome::aborted};
     a.add(episode);
     return a;

@@ -269,8 +269,8 @@ TEST(PrometheusMetrics, LabelValuesAreEscapedAndValidUtf8) {
         {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 // overlong '/'
         {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, // surrogate
         {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, // > U+10FFFF
-        {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"},       // truncated at the end
-        {"\xe2\x82\"", "\xef\xbf\xbd\xef\xbf\xbd\\\""}, // truncated before a quote
+        {"\xe2\x82", "\xef\xbf\xbd"},       // truncated at the end: one per sequence (utf8.h)
+        {"\xe2\x82\"", "\xef\xbf\xbd\\\""}, // truncated before a quote
     };
     for (auto &c : cases)
         EXPECT_EQ(prometheus_label_value(c.in), c.out) << c.in;
