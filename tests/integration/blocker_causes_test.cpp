@@ -89,15 +89,17 @@ class LoopDevice {
         auto losetup = find_program("losetup");
         if (!losetup)
             throw std::runtime_error("losetup is not installed (util-linux)");
-        auto r = run_process({*losetup, "--find", "--show", "--read-only", file});
+        losetup_ = *losetup;
+        auto r = run_process({losetup_, "--find", "--show", "--read-only", file});
         if (r.exit_code != 0)
             throw std::runtime_error(fmt::format("losetup exited {}: {}", r.exit_code, r.err));
         path_ = std::string(trim(r.out));
     }
-    ~LoopDevice() { run_process({"losetup", "--detach", path_}); }
+    ~LoopDevice() { run_process({losetup_, "--detach", path_}); }
     const std::string &path() const { return path_; }
 
   private:
+    std::string losetup_;
     std::string path_;
 };
 
@@ -213,10 +215,8 @@ TEST_F(BlockerCausesTest, VforkParentPtraceStoppedAndSigstoppedTasksAreNotBlocke
         });
         ASSERT_TRUE(eventually(
             [&] {
-                return read_file(procs).find(std::to_string(stopped.pid())) !=
-                           std::string::npos &&
-                       read_file(procs).find(std::to_string(traced.pid())) !=
-                           std::string::npos;
+                return read_file(procs).find(std::to_string(stopped.pid())) != std::string::npos &&
+                       read_file(procs).find(std::to_string(traced.pid())) != std::string::npos;
             },
             5s));
         ASSERT_EQ(::ptrace(PTRACE_SEIZE, traced.pid(), nullptr, nullptr), 0);

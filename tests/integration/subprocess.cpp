@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <system_error>
 #include <utility>
 
 namespace freezeprobe::testing {
@@ -81,8 +82,15 @@ std::vector<nlohmann::json> json_lines(const std::string &text) {
 
 ProcessResult run_process(const std::vector<std::string> &argv,
                           const std::function<void()> &before_exec) {
-    auto child = spawn_in_group(argv, before_exec);
+    Child child;
     ProcessResult r;
+    try {
+        child = spawn_in_group(argv, before_exec);
+    } catch (const std::system_error &e) { // as a shell would: 127, and why
+        r.exit_code = 127;
+        r.err = e.what();
+        return r;
+    }
     drain(child.out_fd, child.err_fd, r.out, r.err, 60'000);
     ::close(child.out_fd);
     ::close(child.err_fd);

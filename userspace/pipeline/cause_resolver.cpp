@@ -34,7 +34,9 @@ std::string proc(std::uint32_t tid, const std::string &file) {
 
 std::optional<Container> container_of(std::uint32_t pid) {
     // "0::/path" (v2) or "N:controllers:/path" (v1): the first path that names a container.
-    for (auto line : split(read_file(proc(pid, "cgroup")), '\n')) {
+    // The text outlives the loop: split() returns views into it.
+    auto text = read_file(proc(pid, "cgroup"));
+    for (auto line : split(text, '\n')) {
         auto colon = line.find(':');
         auto second = colon == std::string_view::npos ? colon : line.find(':', colon + 1);
         if (second == std::string_view::npos)
