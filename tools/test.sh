@@ -38,5 +38,5 @@ echo "tests $((SECONDS - start))" >>"$phases"
 if ((status != 0)); then
   bash tools/failure_digest.sh build
 fi
-bash tools/time_table.sh "$phases" "$output"
+bash tools/time_table.sh "$phases" "$output" build
 exit "$status"

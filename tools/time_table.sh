@@ -5,13 +5,14 @@
 # kernel and mode. ctest runs two tests at a time, so the groups add up to more than the wall
 # clock of the tests phase.
 #
-#   tools/time_table.sh PHASES_FILE CTEST_OUTPUT
+#   tools/time_table.sh PHASES_FILE CTEST_OUTPUT [BUILD_DIR]
 #
 # PHASES_FILE holds "NAME SECONDS" lines (tools/test.sh writes it); CTEST_OUTPUT is what ctest
-# printed. Exit status 0; 2 on a usage error.
+# printed; the VM lines come from the guests' consoles in BUILD_DIR/vm/SUITE/console.log (ctest
+# shows a passing test's output only with -V). Exit status 0; 2 on a usage error.
 set -euo pipefail
-[[ $# -eq 2 ]] || { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-phases=$1 output=$2
+[[ $# -eq 2 || $# -eq 3 ]] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+phases=$1 output=$2 build=${3:-}
 
 echo
 echo "==== where the time went ===="
@@ -32,5 +33,10 @@ awk '
     for (g in sum)
       printf "  %-14s %4d tests %7.0f s   longest %s %.0f s\n", g, n[g], sum[g], which[g], longest[g]
   }' "$output" | sort
-# The VM runner prints one line per kernel and mode with its time.
-grep -E '^ *(vm: )?(kernel|mode)=.*seconds=' "$output" | sed 's/^ */  vm /' || true
+# Each guest prints one line per attach mode with its time.
+[[ -n $build ]] || exit 0
+for console in "$build"/vm/*/console.log; do
+  [[ -f $console ]] || continue
+  suite=$(basename "$(dirname "$console")")
+  grep -h '^VM-RESULT ' "$console" | sed "s/^VM-RESULT /  vm $suite: /" || true
+done

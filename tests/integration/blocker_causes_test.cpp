@@ -90,12 +90,19 @@ class LoopDevice {
         if (!losetup)
             throw std::runtime_error("losetup is not installed (util-linux)");
         losetup_ = *losetup;
-        auto r = run_process({losetup_, "--find", "--show", "--read-only", file});
+        // Short options both util-linux's and busybox's (the VM's) losetup take: the first free
+        // device, then the file on it, read-only.
+        auto free = run_process({losetup_, "-f"});
+        if (free.exit_code != 0)
+            throw std::runtime_error(
+                fmt::format("losetup -f exited {}: {}", free.exit_code, free.err));
+        auto device = std::string(trim(free.out));
+        auto r = run_process({losetup_, "-r", device, file});
         if (r.exit_code != 0)
             throw std::runtime_error(fmt::format("losetup exited {}: {}", r.exit_code, r.err));
-        path_ = std::string(trim(r.out));
+        path_ = device;
     }
-    ~LoopDevice() { run_process({losetup_, "--detach", path_}); }
+    ~LoopDevice() { run_process({losetup_, "-d", path_}); }
     const std::string &path() const { return path_; }
 
   private:

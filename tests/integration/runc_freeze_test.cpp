@@ -313,6 +313,7 @@ TEST_F(RuncHeldTest, RuncKilledInsideItsFreezeLoopLeavesTheFreezeHeld) {
 // 50 tries, and runc exec waits for a state other than FREEZING), and the episode counts the
 // joins and names the runc exec process that wrote them.
 TEST_F(RuncFreezeTest, ExecDuringAFailingPauseIsCountedAsAJoinByItsRunc) {
+    REQUIRE_V1_FREEZER(v1_); // runc's v1 loop: on v2 runc waits 10 s without thawing
     HangFuse fuse;
     auto s = spec({"/bin/cat", "/hang/hang"});
     s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
