@@ -51,6 +51,10 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # Tests that do not run in the guest, each with the reason. Everything else runs, in every mode
 # (but the ONCE tests below).
 EXCLUDED=(
+  # A loop device on a file of the held FUSE mount: the guest's busybox losetup fails to set it up
+  # ("No such file or directory" for the FUSE file, which util-linux's losetup opens on the host),
+  # so it runs on the host only (ctest's integration suite). Not investigated further yet.
+  'BlockerCausesTest.LoopDeviceReaderOnAHeldFuseFileIsBlockIoNamingTheDaemon'
   # Tests of the /metrics HTTP server against a real Prometheus server: no probe and no kernel
   # feature involved, so the same in every mode (ctest runs it on the host), and Debian's
   # prometheus binary (50 MB) would double the initramfs.
