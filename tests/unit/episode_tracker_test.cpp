@@ -26,10 +26,19 @@ struct RuncLoopResult {
     std::uint64_t end = 0;
 };
 
+// How a played runc loop runs: when it starts, how long its 10 ms sleep after each periodic thaw
+// really lasts (longer on a loaded node), and whether the tracker is told runc is alive.
+struct LoopPace {
+    std::uint64_t start = 1'000 * ms;
+    std::uint64_t periodic_sleep = 10 * ms;
+    EpisodeTracker::Liveness alive;
+};
+
 // Plays runc's v1 freeze loop; the kernel reports FROZEN on try frozen_at (or never).
-RuncLoopResult play_runc_v1_loop(EpisodeTracker &t, std::optional<int> frozen_at) {
+RuncLoopResult play_runc_v1_loop(EpisodeTracker &t, std::optional<int> frozen_at,
+                                 const LoopPace &pace = {}) {
     RuncLoopResult r;
-    std::uint64_t now = 1'000 * ms;
+    std::uint64_t now = pace.start;
     auto take = [&](std::vector<EpisodeReport> v) {
         for (auto &x : v)
             r.reports.push_back(x);
@@ -37,8 +46,8 @@ RuncLoopResult play_runc_v1_loop(EpisodeTracker &t, std::optional<int> frozen_at
     for (int i = 0; i < 1000; ++i) {
         if (i % 50 == 49) {
             take(t.on_freeze_request(key, ref(), now, runc, false));
-            now += 10 * ms;
-            take(t.tick(now));
+            now += pace.periodic_sleep;
+            take(t.tick(now, pace.alive));
         }
         take(t.on_freeze_request(key, ref(), now, runc, true));
         now += 50 * us;
@@ -47,7 +56,7 @@ RuncLoopResult play_runc_v1_loop(EpisodeTracker &t, std::optional<int> frozen_at
         bool frozen = frozen_at && i == *frozen_at;
         take(t.on_state_read(key, now, frozen ? "FROZEN\n" : "FREEZING\n", false));
         now += 50 * us;
-        take(t.tick(now));
+        take(t.tick(now, pace.alive));
         if (frozen) {
             r.end = now;
             return r;
@@ -75,6 +84,74 @@ TEST(EpisodeTracker, RuncV1LoopThatNeverFreezesIsOneAbortedEpisode) {
     EXPECT_EQ(r.end_ns, run.end) << "the episode ends at the final thaw, not at the grace expiry";
     EXPECT_GT(r.end_ns - r.start_ns, 200 * ms) << "runc sleeps about 200 ms in its loop";
     EXPECT_FALSE(t.freeze_in_effect(key));
+}
+
+TEST(EpisodeTracker, RuncV1LoopOnALoadedNodeIsStillOneEpisodeWhileRuncLives) {
+    // Under load runc's 10 ms sleep lasts 600 ms: past thaw_grace, but runc is alive.
+    bool runc_alive = true;
+    EpisodeTracker t;
+    LoopPace pace{1'000 * ms, 600 * ms,
+                  [&](std::uint32_t pid) { return runc_alive && pid == runc.pid; }};
+    auto run = play_runc_v1_loop(t, std::nullopt, pace);
+    EXPECT_TRUE(run.reports.empty()) << "one attempt while runc lives";
+    EXPECT_TRUE(t.tick(run.end + 300 * ms, pace.alive).empty()) << "runc has not exited yet";
+    runc_alive = false; // runc exits with "unable to freeze"
+    auto reports = t.tick(run.end + 400 * ms, pace.alive);
+    ASSERT_EQ(reports.size(), 1u);
+    EXPECT_EQ(reports[0].outcome, EpisodeOutcome::aborted);
+    EXPECT_EQ(reports[0].counts.writes, 1000u);
+    EXPECT_EQ(reports[0].end_ns, run.end);
+
+    // Without a way to tell, each sleep past thaw_grace ends an episode: 21 in all.
+    EpisodeTracker blind;
+    auto split = play_runc_v1_loop(blind, std::nullopt, LoopPace{1'000 * ms, 600 * ms, {}});
+    EXPECT_EQ(split.reports.size(), 20u);
+    EXPECT_EQ(blind.tick(split.end + 300 * ms).size(), 1u);
+}
+
+TEST(EpisodeTracker, ALiveThawerStillEndsAfterTheLongWindow) {
+    EpisodeTracker t;
+    auto always = [](std::uint32_t) { return true; };
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    t.on_freeze_request(key, ref(), 10 * ms, runc, false);
+    EXPECT_TRUE(t.tick(1'000 * ms, always).empty());
+    auto ended = t.tick(2'010 * ms, always);
+    ASSERT_EQ(ended.size(), 1u);
+    EXPECT_EQ(ended[0].outcome, EpisodeOutcome::aborted);
+}
+
+TEST(EpisodeTracker, RuncUpdateRetryIsASecondEpisode) {
+    // runc update: the freeze loop fails and thaws; runc reads the state back (GetFreezerState
+    // before it retries Set with the old configuration) and runs a second loop 5 ms later.
+    EpisodeTracker t;
+    auto always = [](std::uint32_t) { return true; };
+    auto first = play_runc_v1_loop(t, std::nullopt, LoopPace{1'000 * ms, 10 * ms, always});
+    EXPECT_TRUE(first.reports.empty());
+    auto ended = t.on_state_read(key, first.end + 2 * ms, "THAWED\n", false, runc.pid);
+    ASSERT_EQ(ended.size(), 1u) << "runc read its thaw back: that attempt is over";
+    EXPECT_EQ(ended[0].outcome, EpisodeOutcome::aborted);
+    EXPECT_EQ(ended[0].counts.writes, 1000u);
+    EXPECT_EQ(ended[0].end_ns, first.end);
+    auto second = play_runc_v1_loop(t, std::nullopt, LoopPace{first.end + 5 * ms, 10 * ms, always});
+    EXPECT_TRUE(second.reports.empty());
+    auto last = t.on_state_read(key, second.end + 2 * ms, "THAWED\n", false, runc.pid);
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_EQ(last[0].counts.writes, 1000u);
+    EXPECT_EQ(last[0].start_ns, first.end + 5 * ms);
+}
+
+TEST(EpisodeTracker, AThawedReadByAnotherProcessDoesNotEndTheAttempt) {
+    EpisodeTracker t;
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    t.on_freeze_request(key, ref(), 5 * ms, runc, false); // runc's periodic thaw
+    const std::uint32_t shim = 300;
+    EXPECT_TRUE(t.on_state_read(key, 6 * ms, "THAWED\n", false, shim).empty())
+        << "containerd asking for the task's state is not runc giving up";
+    EXPECT_TRUE(t.on_state_read(key, 7 * ms, "THAWED\n", true, runc.pid).empty())
+        << "freezeprobe's own look neither";
+    t.on_freeze_request(key, ref(), 15 * ms, runc, true);
+    EXPECT_EQ(t.pending().size(), 1u);
+    EXPECT_EQ(t.open_episodes(), 1u);
 }
 
 TEST(EpisodeTracker, RuncV1LoopThatFreezesIsFrozenThenThawed) {

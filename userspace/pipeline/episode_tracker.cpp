@@ -44,6 +44,7 @@ std::vector<EpisodeReport> EpisodeTracker::on_freeze_request(const CgroupKey &ke
         // Not frozen yet: aborted, unless a new freeze request follows within the grace window.
         e.phase = Phase::thaw_pending;
         e.thaw_ns = time;
+        e.thawer = writer.pid;
         ++e.counts.thaws;
         return {};
     }
@@ -74,14 +75,23 @@ std::vector<EpisodeReport> EpisodeTracker::became_frozen(const CgroupKey &key, s
 }
 
 std::vector<EpisodeReport> EpisodeTracker::on_state_read(const CgroupKey &key, std::uint64_t time,
-                                                         std::string_view content, bool by_self) {
+                                                         std::string_view content, bool by_self,
+                                                         std::uint32_t reader) {
     auto it = episodes_.find(key);
     if (it == episodes_.end())
         return {};
+    auto &e = it->second;
     if (!by_self)
-        ++it->second.counts.reads;
-    if (reads_as_frozen(content) == true)
+        ++e.counts.reads;
+    auto frozen = reads_as_frozen(content);
+    if (frozen == true)
         return became_frozen(key, time);
+    if (frozen == false && e.phase == Phase::thaw_pending && !by_self && reader != 0 &&
+        reader == e.thawer) {
+        auto r = report(key, e, EpisodeOutcome::aborted, e.thaw_ns);
+        episodes_.erase(it);
+        return {r};
+    }
     return {};
 }
 
@@ -124,11 +134,14 @@ std::vector<EpisodeReport> EpisodeTracker::on_removed(const CgroupKey &key, std:
     return out;
 }
 
-std::vector<EpisodeReport> EpisodeTracker::tick(std::uint64_t now) {
+std::vector<EpisodeReport> EpisodeTracker::tick(std::uint64_t now, const Liveness &alive) {
     std::vector<EpisodeReport> out;
     for (auto it = episodes_.begin(); it != episodes_.end();) {
         auto &e = it->second;
-        if (e.phase == Phase::thaw_pending && now - e.thaw_ns >= config_.thaw_grace_ns) {
+        auto since = now - e.thaw_ns;
+        bool over = since >= config_.thaw_grace_alive_ns ||
+                    (since >= config_.thaw_grace_ns && !(alive && e.thawer && alive(e.thawer)));
+        if (e.phase == Phase::thaw_pending && over) {
             out.push_back(report(it->first, e, EpisodeOutcome::aborted, e.thaw_ns));
             it = episodes_.erase(it);
         } else {

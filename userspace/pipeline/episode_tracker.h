@@ -7,6 +7,7 @@
 #include "event_model.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -26,6 +27,10 @@ struct TrackerConfig {
     // A freeze still in effect (freezing or frozen, not thawed) this long after it was asked
     // for is reported as held (--held-after).
     std::uint64_t held_after_ns = 60'000'000'000;
+    // While the process that thawed is still alive, the window stretches up to this long: on a
+    // loaded node runc's 10 ms sleep can last longer than thaw_grace, and its loop is still one
+    // attempt. The episode ends sooner when that process reads the state back (below).
+    std::uint64_t thaw_grace_alive_ns = 2'000'000'000;
 };
 
 // An episode as the tracker sees it when it reports on it.
@@ -82,10 +87,14 @@ class EpisodeTracker {
     std::vector<EpisodeReport> on_freeze_request(const CgroupKey &key, const CgroupRef &cgroup,
                                                  std::uint64_t time, const Task &writer,
                                                  bool freeze);
-    // What a read of freezer.state (v1) or cgroup.events (v2) returned. Reads by freezeprobe itself
-    // (by_self) complete episodes but are not counted.
+    // What a read of freezer.state (v1) or cgroup.events (v2) by process reader returned. Reads
+    // by freezeprobe itself (by_self) complete episodes but are not counted. A thawed state read
+    // by the process that thawed ends its attempt at once: a retry loop freezes again without
+    // looking (runc), a caller that reads the state back has given up (runc update, before it
+    // retries with the old configuration).
     std::vector<EpisodeReport> on_state_read(const CgroupKey &key, std::uint64_t time,
-                                             std::string_view content, bool by_self);
+                                             std::string_view content, bool by_self,
+                                             std::uint32_t reader = 0);
     // v2 cgroup_notify_frozen tracepoint.
     std::vector<EpisodeReport> on_notify_frozen(const CgroupKey &key, std::uint64_t time,
                                                 bool frozen);
@@ -94,8 +103,10 @@ class EpisodeTracker {
     static constexpr std::size_t max_joiners = 8; // distinct writers kept per episode
     std::vector<EpisodeReport> on_removed(const CgroupKey &key, std::uint64_t time);
 
-    // Time passed: aborted episodes whose grace ran out.
-    std::vector<EpisodeReport> tick(std::uint64_t now);
+    // Time passed: aborted episodes whose grace ran out. alive(pid) says whether a process still
+    // exists (without it, every thawing process counts as gone: thaw_grace only).
+    using Liveness = std::function<bool(std::uint32_t pid)>;
+    std::vector<EpisodeReport> tick(std::uint64_t now, const Liveness &alive = {});
     // Episodes that just crossed stall_after (each reported once).
     std::vector<StallDue> due_stalls(std::uint64_t now);
     // Freezes that just crossed held_after without a thaw (each reported once).
@@ -126,6 +137,7 @@ class EpisodeTracker {
         CgroupRef cgroup;
         std::uint64_t start_ns = 0;
         std::uint64_t thaw_ns = 0;
+        std::uint32_t thawer = 0; // the process of the last thaw
         Phase phase = Phase::freezing;
         bool stall_reported = false;
         bool held_reported = false;

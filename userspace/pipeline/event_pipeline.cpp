@@ -52,7 +52,7 @@ void EventPipeline::on_record(const Record &record) {
 void EventPipeline::on_io(const IoRecord &r) {
     auto key = builder_.key_of(r);
     if (r.is_read) {
-        emit(tracker_.on_state_read(key, r.mono_ns, r.data, r.pid == self_pid_));
+        emit(tracker_.on_state_read(key, r.mono_ns, r.data, r.pid == self_pid_, r.pid));
         return;
     }
     auto cgroup = builder_.cgroup_ref(r);
@@ -121,7 +121,7 @@ void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now, bool blo
 }
 
 void EventPipeline::tick(std::uint64_t now) {
-    emit(tracker_.tick(now));
+    emit(tracker_.tick(now, alive_));
     for (auto &p : tracker_.pending())
         look_at(p, now, false);
     for (auto &due : tracker_.due_stalls(now))

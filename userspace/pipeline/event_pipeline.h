@@ -47,6 +47,9 @@ class EventPipeline {
     // one, blockers keep the cause their scan classified from the stack.
     using CauseFinder = std::function<void(std::vector<Blocker> &)>;
     void set_cause_finder(CauseFinder finder) { resolve_causes_ = std::move(finder); }
+    // Whether a process still exists: a thaw pending episode waits longer while the process that
+    // thawed lives (TrackerConfig::thaw_grace_alive_ns). Without it, thaw_grace_ns alone.
+    void set_liveness(EpisodeTracker::Liveness alive) { alive_ = std::move(alive); }
 
     void on_record(const Record &record);
     void tick(std::uint64_t now);
@@ -81,6 +84,7 @@ class EventPipeline {
     StateReader read_state_;
     BlockerFinder find_blockers_;
     CauseFinder resolve_causes_;
+    EpisodeTracker::Liveness alive_;
     struct Looks {
         std::uint64_t state = 0;    // last own read of the state
         std::uint64_t blockers = 0; // last blocker scan

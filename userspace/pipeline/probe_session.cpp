@@ -1,5 +1,6 @@
 #include "probe_session.h"
 
+#include "process.h"
 #include "records.h"
 #include "read_file.h"
 #include "text_util.h"
@@ -49,6 +50,8 @@ ProbeSession::ProbeSession(const SessionOptions &options, Sink sink)
           },
           &namer_) {
     pipeline_.set_cause_finder([this](std::vector<Blocker> &b) { causes_.resolve(b); });
+    pipeline_.set_liveness(
+        [](std::uint32_t pid) { return process_exists(static_cast<pid_t>(pid)); });
     ProbeOptions probe_options = options.probe;
     if (probe_options.calibration_file.empty() && !resolver_.hierarchies().empty())
         probe_options.calibration_file = calibration_file(resolver_.hierarchies().front());

@@ -213,4 +213,8 @@ std::string program_version(const std::string &name) {
     return std::string(trim(first));
 }
 
+bool process_exists(pid_t pid) {
+    return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
 } // namespace freezeprobe

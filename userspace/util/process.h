@@ -53,6 +53,9 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string> &argv, std::chrono::milliseconds timeout,
                           const SpawnOptions &options = {});
 
+// Whether a process with this PID exists now (kill with signal 0: nothing is sent).
+bool process_exists(pid_t pid);
+
 // An executable called name in PATH or the usual bin and sbin directories; nullopt if none.
 std::optional<std::string> find_program(const std::string &name);
 // First line of `name --version` ("runc version 1.1.5"), "" if not installed.
