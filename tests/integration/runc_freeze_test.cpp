@@ -61,6 +61,22 @@ class RuncFreezeTest : public ProbeTest {
         return v2().mount_point + v1_container_path(pod_, id_) + "/" + name;
     }
 
+    // A container whose init (cat) reads /hang/hang, a file of a held FUSE mount. The FUSE
+    // connection is aborted before the container is deleted (the destructor's body runs before
+    // the members go), so that the container can then be thawed and deleted.
+    struct FuseHeldContainer {
+        explicit FuseHeldContainer(RuncContainerSpec s) : container(with_hang(std::move(s))) {}
+        ~FuseHeldContainer() { fuse.abort_connection(); }
+        HangFuse fuse; // made first: the container mounts it
+        RuncContainer container;
+
+      private:
+        RuncContainerSpec with_hang(RuncContainerSpec s) const {
+            s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
+            return s;
+        }
+    };
+
     std::string id_, pod_;
 };
 
@@ -89,16 +105,9 @@ TEST_F(RuncFreezeTest, PauseAndResumeAreFrozenThenThawed) {
 
 TEST_F(RuncFreezeTest, PauseFailsWhileAFuseReadBlocksAndTheBlockerIsNamed) {
     REQUIRE_V1_FREEZER(v1_);
-    HangFuse fuse;
-    auto s = spec({"/bin/cat", "/hang/hang"});
-    s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
-    RuncContainer container(s);
-    // Declared after the container: released first, so that the container can then be deleted.
-    struct Release {
-        HangFuse &fuse;
-        ~Release() { fuse.abort_connection(); }
-    } release{fuse};
-    ASSERT_TRUE(fuse.wait_for_held_reads(1, 10s));
+    FuseHeldContainer held(spec({"/bin/cat", "/hang/hang"}));
+    auto &container = held.container;
+    ASSERT_TRUE(held.fuse.wait_for_held_reads(1, 10s));
     pid_t cat = container.init_pid();
 
     // runc pause in another thread, as it would run beside `freezeprobe watch`, while this one
@@ -166,16 +175,9 @@ TEST_F(RuncFreezeTest, CgroupV2PauseAndResumeAreFrozenThenThawed) {
 
 TEST_F(RuncFreezeTest, CgroupV2PauseTimesOutWhileAFuseReadBlocksAndTheFreezeStaysPending) {
     REQUIRE_V2(v2_);
-    HangFuse fuse;
-    auto s = spec_v2({"/bin/cat", "/hang/hang"});
-    s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
-    RuncContainer container(s);
-    // Declared after the container: released first, so that the freeze completes and the
-    // container can then be thawed and deleted.
-    struct Release {
-        HangFuse &fuse;
-        ~Release() { fuse.abort_connection(); }
-    } release{fuse};
+    FuseHeldContainer held(spec_v2({"/bin/cat", "/hang/hang"}));
+    auto &container = held.container;
+    auto &fuse = held.fuse;
     ASSERT_TRUE(fuse.wait_for_held_reads(1, 10s));
     pid_t cat = container.init_pid();
 
@@ -266,15 +268,9 @@ TEST_F(RuncHeldTest, PauseLeftPausedIsReportedHeld) {
 }
 
 TEST_F(RuncHeldTest, RuncKilledInsideItsFreezeLoopLeavesTheFreezeHeld) {
-    HangFuse fuse;
-    auto s = spec({"/bin/cat", "/hang/hang"});
-    s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
-    RuncContainer container(s);
-    struct Release {
-        HangFuse &fuse;
-        ~Release() { fuse.abort_connection(); }
-    } release{fuse};
-    ASSERT_TRUE(fuse.wait_for_held_reads(1, 10s));
+    FuseHeldContainer held(spec({"/bin/cat", "/hang/hang"}));
+    auto &container = held.container;
+    ASSERT_TRUE(held.fuse.wait_for_held_reads(1, 10s));
     auto state_file = v1().mount_point + v1_container_path(pod_, id_) + "/freezer.state";
 
     // runc thaws for 10 ms every 50 tries; a SIGKILL then leaves the cgroup thawed, not held.
@@ -314,15 +310,9 @@ TEST_F(RuncHeldTest, RuncKilledInsideItsFreezeLoopLeavesTheFreezeHeld) {
 // joins and names the runc exec process that wrote them.
 TEST_F(RuncFreezeTest, ExecDuringAFailingPauseIsCountedAsAJoinByItsRunc) {
     REQUIRE_V1_FREEZER(v1_); // runc's v1 loop: on v2 runc waits 10 s without thawing
-    HangFuse fuse;
-    auto s = spec({"/bin/cat", "/hang/hang"});
-    s.mounts.push_back(RuncBindMount{fuse.mount_point(), "/hang", true});
-    RuncContainer container(s);
-    struct Release {
-        HangFuse &fuse;
-        ~Release() { fuse.abort_connection(); }
-    } release{fuse};
-    ASSERT_TRUE(fuse.wait_for_held_reads(1, 10s));
+    FuseHeldContainer held(spec({"/bin/cat", "/hang/hang"}));
+    auto &container = held.container;
+    ASSERT_TRUE(held.fuse.wait_for_held_reads(1, 10s));
 
     auto pausing = std::async(std::launch::async, [&] { return container.pause(); });
     std::vector<std::future<RuncResult>> execs;
