@@ -167,17 +167,17 @@ episode() { # the aborted freezer episode of container $1
 # and each is logged ("freeze container before SetUnitProperties failed"); runc create fails once.
 update_freezes=$(grep -c "freeze container before SetUnitProperties failed: unable to freeze" $OUT/update.txt)
 info "runc update: $update_freezes failed freezes in its log"
-# The probe's episodes follow thaws, not runc's calls: a thaw followed by a new freeze within
-# 250 ms continues an episode (runc's loop thaws every 50 tries and freezes again 10 ms later).
-# So runc update's two failures 5 ms apart are one episode, and under TCG on a loaded machine,
-# where runc's 10 ms sleep can last longer than 250 ms, one runc loop can be split into several.
-# The freeze writes of the aborted episodes always add up to 1000 per failed runc freeze.
+# One episode per attempt: runc's own thaws inside its loop (every 50 tries, then 10 ms of sleep,
+# longer under TCG) continue the episode while runc lives; runc update reads freezer.state back
+# before it retries, which ends the first attempt's episode (docs/episodes-and-blockers.md).
 for c in update:$id:$update_freezes create:$id2:1; do
   IFS=: read -r what cid want <<< "$c"
   ep=$(episode "$cid")
-  info "$what: $(printf '%s\n' "$ep" | grep -c .) aborted episode(s), $(printf '%s\n' "$ep" | jq -s 'map(.writes) | add') freeze writes, for $want failed runc freeze(s)"
-  check "$what: aborted episodes hold 1000 freeze writes per failed runc freeze ($want)" \
-    test "$(printf '%s\n' "$ep" | jq -s 'map(.writes) | add')" = "$((want * 1000))"
+  info "$what: $(printf '%s\n' "$ep" | grep -c .) aborted episode(s), freeze writes $(printf '%s\n' "$ep" | jq -s -c 'map(.writes)'), for $want failed runc freeze(s)"
+  check "$what: one aborted episode per failed runc freeze ($want)" \
+    test "$(printf '%s\n' "$ep" | grep -c .)" = "$want"
+  check "$what: each aborted episode is runc's whole loop (1000 freeze writes)" \
+    test "$(printf '%s\n' "$ep" | jq -s 'all(.writes == 1000)')" = true
   printf '%s\n' "$ep" | head -n1 > $OUT/ep-$what.json
   jqc() { jq -e "$1" $OUT/ep-$what.json; }
   check "$what: the writer is runc" jqc '.writer.comm == "runc"'
