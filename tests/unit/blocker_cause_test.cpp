@@ -168,6 +168,29 @@ TEST(DescribeCause, OtherKinds) {
     EXPECT_FALSE(describe_cause({CauseKind::lock, "x"}, "D", {}).hint);
 }
 
+TEST(DescribeCause, NetworkFsNamesServerAndMountAndTheShutdownKnob) {
+    MountEntry m;
+    m.mount_point = "/mnt/share";
+    m.fs_type = "nfs";
+    m.source = "10.0.0.5:/export";
+    CauseFacts f;
+    f.mount = &m;
+    f.device = "0:53";
+    auto c = describe_cause({CauseKind::nfs, "folio_wait_bit_common"}, "D", f);
+    EXPECT_EQ(c.detail,
+              "waiting for a network file system server (10.0.0.5:/export) on /mnt/share (nfs)");
+    EXPECT_FALSE(c.hint); // no shutdown knob seen (before 6.7, or another network namespace)
+    EXPECT_EQ(c.device, "0:53");
+    EXPECT_FALSE(c.holder);
+    f.nfs_shutdown = "/sys/fs/nfs/0:53/shutdown";
+    EXPECT_EQ(describe_cause({CauseKind::nfs, "x"}, "D", f).hint,
+              "echo 1 > /sys/fs/nfs/0:53/shutdown");
+    m.source.clear();
+    EXPECT_EQ(describe_cause({CauseKind::nfs, "x"}, "D", f).detail,
+              "waiting for a network file system server on /mnt/share (nfs)");
+    EXPECT_FALSE(describe_cause({CauseKind::nfs, "rpc_wait_bit_killable"}, "D", {}).hint);
+}
+
 TEST(FuseHolders, ByConnectionWhenKnown) {
     std::vector<FuseFd> fds{{30, 4, 51u}, {12, 3, 52u}, {30, 9, 51u}, {41, 5, 51u}, {5, 3, 0u}};
     EXPECT_EQ(fuse_holders(fds, 51), (std::vector<std::uint32_t>{30, 41}));

@@ -202,6 +202,10 @@ std::string fuse_abort_hint(std::uint32_t connection, bool control_mounted) {
                        connection);
 }
 
+std::string nfs_shutdown_hint(const std::string &shutdown_file) {
+    return "echo 1 > " + shutdown_file;
+}
+
 BlockerCause describe_cause(const WaitSite &site, std::string_view state, const CauseFacts &f) {
     BlockerCause c;
     c.kind = site.kind;
@@ -239,7 +243,15 @@ BlockerCause describe_cause(const WaitSite &site, std::string_view state, const 
         break;
     case CauseKind::nfs:
         c.detail = "waiting for a network file system server";
-        c.detail += f.mount ? on_mount : fmt::format(" (at {})", site.frame);
+        if (f.mount) {
+            if (!f.mount->source.empty())
+                c.detail += fmt::format(" ({})", f.mount->source);
+            c.detail += on_mount;
+            if (f.nfs_shutdown)
+                c.hint = nfs_shutdown_hint(*f.nfs_shutdown);
+        } else {
+            c.detail += fmt::format(" (at {})", site.frame);
+        }
         break;
     case CauseKind::lock:
         c.detail = fmt::format("waiting for a kernel lock ({})", site.frame);

@@ -61,6 +61,8 @@ struct CauseFacts {
     std::optional<CauseHolder> holder;                    // the FUSE daemon of that connection
     std::size_t other_holders = 0;    // further processes holding the same connection
     bool fuse_control_mounted = true; // /sys/fs/fuse/connections is mounted (fusectl)
+    // An NFS mount's /sys/fs/nfs/MAJ:MIN/shutdown (Linux 6.7+), when freezeprobe sees it.
+    std::optional<std::string> nfs_shutdown;
 };
 
 // The cause of a blocker in state `state` waiting at `site`, from the facts found.
@@ -68,5 +70,8 @@ BlockerCause describe_cause(const WaitSite &site, std::string_view state, const 
 // "echo 1 > /sys/fs/fuse/connections/N/abort", preceded by the mount of the fusectl file system
 // when it is not mounted (control_mounted false).
 std::string fuse_abort_hint(std::uint32_t connection, bool control_mounted = true);
+// "echo 1 > /sys/fs/nfs/MAJ:MIN/shutdown": the NFS client fails every pending and later request
+// of that mount with EIO (for good: the mount must be unmounted and mounted again).
+std::string nfs_shutdown_hint(const std::string &shutdown_file);
 
 } // namespace freezeprobe

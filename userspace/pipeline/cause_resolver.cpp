@@ -153,6 +153,13 @@ void CauseResolver::resolve(std::vector<Blocker> &blockers) const {
         }
         if (site.kind == CauseKind::block_io || site.kind == CauseKind::nfs)
             find_device(b.tid, r);
+        if (site.kind == CauseKind::nfs && f.mount && f.mount->fs_type.starts_with("nfs")) {
+            // sysfs, not the mount: the knob's directory is named for the superblock's device.
+            auto knob = fmt::format("/sys/fs/nfs/{}:{}/shutdown", f.mount->major, f.mount->minor);
+            std::error_code ec;
+            if (fs::exists(knob, ec))
+                f.nfs_shutdown = knob;
+        }
         auto connection = f.fuse_connection ? f.fuse_connection : f.backing_fuse_connection;
         if (connection) {
             // The control file system lists every connection; empty or absent: not mounted.

@@ -7,8 +7,9 @@
 # OUT_DIR/node-rootfs.tar is rebuilt only when this script changed (its hash is stored next to the
 # tarball). The mirror is the one this machine's apt uses (read from /etc/apt/sources.list*), with
 # only the suite changed: no mirror host is written here. Runs as root (mmdebstrap's root mode;
-# CI runs as root too). The rootfs has systemd as PID 1, containerd, runc, busybox-static and the
-# cloud kernel with its initramfs (virtio and ext4 only). What the scenario changes (units masked
+# CI runs as root too). The rootfs has systemd as PID 1, containerd, runc, busybox-static, the
+# kernel NFS server's tools (nfs-kernel-server: the NFS scenario exports a directory over
+# loopback) and the cloud kernel with its initramfs (virtio and ext4 only). What the scenario changes (units masked
 # for a faster boot, the build, the scenario) is added per run by tools/vm/node/run.sh.
 set -euo pipefail
 
@@ -44,6 +45,7 @@ PACKAGES=(
   systemd systemd-sysv udev dbus kmod procps iproute2 jq
   containerd runc busybox-static
   linux-image-cloud-amd64 initramfs-tools zstd
+  nfs-kernel-server
 )
 
 start=$(date +%s)
@@ -55,7 +57,7 @@ mmdebstrap --variant=apt --mode=root \
   --essential-hook='mkdir -p "$1/etc/initramfs-tools/conf.d" && echo MODULES=list > "$1/etc/initramfs-tools/conf.d/node.conf" && mkdir -p "$1/etc/initramfs-tools" && printf "virtio_pci\nvirtio_blk\next4\n" > "$1/etc/initramfs-tools/modules.node"' \
   --customize-hook='cat "$1/etc/initramfs-tools/modules.node" >> "$1/etc/initramfs-tools/modules"; rm "$1/etc/initramfs-tools/modules.node"; chroot "$1" update-initramfs -u -k all' \
   --customize-hook='echo node > "$1/etc/hostname"' \
-  --customize-hook='chroot "$1" dpkg-query -W systemd containerd runc linux-image-cloud-amd64 > "$1/etc/node-versions"; ls "$1/boot"' \
+  --customize-hook='chroot "$1" dpkg-query -W systemd containerd runc linux-image-cloud-amd64 nfs-kernel-server > "$1/etc/node-versions"; ls "$1/boot"' \
   "$SUITE" "$OUT/node-rootfs.new.tar" "deb $MIRROR $SUITE main"
 mv "$OUT/node-rootfs.new.tar" "$TAR"
 echo "$KEY" > "$STAMP"

@@ -74,10 +74,15 @@ for u in getty@tty1.service serial-getty@ttyS0.service console-getty.service \
   fstrim.timer systemd-tmpfiles-clean.timer man-db.timer; do
   ln -sf /dev/null "$R/etc/systemd/system/$u"
 done
+# The NFS server and client units are not started at boot: nfs_scenario.sh starts the server
+# when it runs (rpcbind stays socket-activated).
+rm -f "$R"/etc/systemd/system/multi-user.target.wants/{nfs-server.service,nfs-client.target,rpcbind.service} \
+  "$R/etc/systemd/system/remote-fs.target.wants/nfs-client.target"
 install -m 0644 "$unit" "$R/etc/systemd/system/freezeprobe.service"
 D=$R/usr/local/libexec/freezeprobe-node
 mkdir -p "$D"
 install -m 0755 "$HERE/scenario.sh" "$FUSE_SERVE" "$D/"
+install -m 0644 "$HERE/nfs_scenario.sh" "$D/"
 bash "$HERE/make_oci_image.sh" "$R/usr/bin/busybox" "$D/fpnode-oci.tar" docker.io/library/fpnode:1
 install -m 0644 "$HERE/node-scenario.service" "$R/etc/systemd/system/"
 mkdir -p "$R/etc/systemd/system/multi-user.target.wants"

@@ -10,6 +10,8 @@
 #   2. create: the freezer cgroup the next container will get already holds a task blocked in a
 #      FUSE read; `ctr run` makes `runc create` freeze at its procHooks step, and the freeze fails
 #      with "error setting cgroup config for procHooks process: unable to freeze".
+#   3. NFS: tasks stuck on a loopback NFS mount whose server stopped, in cgroups frozen through
+#      v1 and v2 (nfs_scenario.sh): the blockers' cause is nfs, or no blocker where the freeze works.
 # Prints NODE-INFO, NODE-OUT (captured outputs) and one NODE-PASS/NODE-FAIL line per check, then
 # NODE-DONE; the unit powers the guest off when this script ends.
 set -u
@@ -217,6 +219,10 @@ check "unit report: the create's runc from containerd-shim" jq -e --arg b "$id2"
   '[.containers[] | select(.container.id == $b and .controllers == "freezer") | .failures[] | select(.kind == "aborted" and (.message | test("requested by runc\\[[0-9]+\\] \\(from containerd-shim")))] | length >= 1' $report
 jq -r --arg a "$id" '.containers[] | select(.container.id == $a and .controllers == "freezer") | .failures[] | select(.kind == "aborted") | .message' $report | sed 's/^/NODE-OUT report | /'
 journalctl -u freezeprobe.service -o cat --no-pager | tail -n 5 | sed 's/^/NODE-OUT journal | /'
+
+# 3. NFS: a freeze stuck on a loopback NFS mount whose server stopped (tools/vm/node/nfs_scenario.sh).
+. $D/nfs_scenario.sh
+nfs_scenario
 
 info "scenario end: $(cut -d' ' -f1 /proc/uptime) s uptime"
 kill $watchdog_pid 2>/dev/null
