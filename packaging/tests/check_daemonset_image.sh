@@ -102,7 +102,8 @@ done
 grep -q '^frozen 1' "$v2/$container/cgroup.events" || fail "the scratch cgroup did not freeze"
 echo 0 >"$v2/$container/cgroup.freeze"
 sleep 0.5
-curl -sf "http://127.0.0.1:$port/metrics" >"$scratch/metrics.txt" || fail "no /metrics on 127.0.0.1:$port: $(cat "$scratch/stderr")"
+python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+  "http://127.0.0.1:$port/metrics" >"$scratch/metrics.txt" || fail "no /metrics on 127.0.0.1:$port: $(cat "$scratch/stderr")"
 "${ctr[@]}" task kill -s SIGTERM "$tag-watch" >/dev/null || fail "ctr task kill -s SIGTERM failed"
 rc=0
 timeout 30 tail --pid="$ctr_run" -f /dev/null || fail "the watch did not end within 30 s of SIGTERM"
