@@ -269,19 +269,19 @@ grep -m1 '<failure type="aborted"' $OUT/watch.xml | cut -c1-600 | sed 's/^/NODE-
 
 # Step 0's names in every output. JSON: each event of the two containers carries the pod's
 # namespace and name and its UID, the app its name, the sandbox none (null) and sandbox true;
-# each was frozen and thawed once. The update container, run with no annotations and no log
+# each has frozen and thawed episodes (runc create's procHooks freeze, then the pause). The update container, run with no annotations and no log
 # directory, keeps every name null.
-names_json() { # names_json WHAT ID NAME(JSON) SANDBOX(JSON)
-  jq -e -s --arg id "$2" --arg ns "$NNS" --arg pod "$NPODNAME" --arg uid "$NPOD" \
-    --argjson name "$3" --argjson sb "$4" '
+names_json() { # names_json ID NAME(JSON) SANDBOX(JSON)
+  jq -e -s --arg id "$1" --arg ns "$NNS" --arg pod "$NPODNAME" --arg uid "$NPOD" \
+    --argjson name "$2" --argjson sb "$3" '
     map(select(.container.id == $id)) as $ev
     | ($ev | map(select(.type == "freeze_episode" and .hierarchy == "v1") | .outcome) | contains(["frozen", "thawed"]))
       and ($ev | map(select(.type == "freeze_write")) | length >= 2)
       and ($ev | all(.container | .namespace == $ns and .pod_name == $pod and .pod_uid == $uid
                      and .name == $name and .sandbox == $sb and .runtime == "containerd"))' $OUT/watch.jsonl
 }
-check "names JSON: every event of the app container is $NNS/$NPODNAME/$NCNAME, sandbox false" names_json app "$app" "\"$NCNAME\"" false
-check "names JSON: every event of the pause container is $NNS/$NPODNAME, name null, sandbox true" names_json sandbox "$sandbox" null true
+check "names JSON: every event of the app container is $NNS/$NPODNAME/$NCNAME, sandbox false" names_json "$app" "\"$NCNAME\"" false
+check "names JSON: every event of the pause container is $NNS/$NPODNAME, name null, sandbox true" names_json "$sandbox" null true
 jq -c --arg id "$app" 'select(.container.id == $id and .type == "freeze_episode") | .container' $OUT/watch.jsonl | head -n1 | sed 's/^/NODE-OUT names-json | /'
 check "names JSON: unknown stays null (the update container: no annotations, no log directory)" \
   jq -e -s --arg id "$id" 'map(select(.container.id == $id)) | length > 0 and all(.container | .namespace == null and .pod_name == null and .name == null and .sandbox == null)' $OUT/watch.jsonl
