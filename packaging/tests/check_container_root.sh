@@ -45,12 +45,7 @@ echo "ok: doctor in the empty root: $(grep '^result:' "$scratch/doctor.txt")"
 (in_container watch --events json) >"$scratch/events.json" 2>"$scratch/stderr" &
 watcher=$!
 on_exit+=("kill -KILL $watcher 2>/dev/null; wait $watcher 2>/dev/null")
-for _ in $(seq 200); do
-  grep -q attached "$scratch/stderr" && break
-  kill -0 "$watcher" 2>/dev/null || break
-  sleep 0.1
-done
-grep -q attached "$scratch/stderr" || fail "watch did not attach: $(cat "$scratch/stderr")"
+wait_for_match attached "$scratch/stderr" "$watcher" 20 || fail "watch did not attach: $(cat "$scratch/stderr")"
 echo 1 >"$v2/$container/cgroup.freeze"
 for _ in $(seq 100); do
   grep -q '^frozen 1' "$v2/$container/cgroup.events" && break

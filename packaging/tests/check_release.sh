@@ -47,28 +47,11 @@ if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
   echo "SKIP: containerd is not installed; the image was not run"
   exit 0
 fi
-require_root
-state=$scratch/ctrd
-mkdir -p "$state/run" "$state/root"
-cat >"$state/config.toml" <<CONFIG
-version = 2
-root = "$state/root"
-state = "$state/run"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$state/run/sock"
-[ttrpc]
-  address = "$state/run/sock.ttrpc"
-CONFIG
-containerd --config "$state/config.toml" >"$state/log" 2>&1 &
-containerd_pid=$!
-on_exit+=("kill $containerd_pid; wait $containerd_pid")
-ctr=(ctr --address "$state/run/sock" --namespace freezeprobe-release-test)
-for _ in $(seq 50); do "${ctr[@]}" version >/dev/null 2>&1 && break; sleep 0.1; done
+start_containerd "$scratch/ctrd" freezeprobe-release-test
 "${ctr[@]}" image import --snapshotter native "$image" >/dev/null ||
-  fail "ctr image import refused $image: $(tail -5 "$state/log")"
+  fail "ctr image import refused $image: $(tail -5 "$scratch/ctrd/log")"
 out=$("${ctr[@]}" run --rm --snapshotter native --cgroup "" "localhost/freezeprobe:$version" \
   "freezeprobe-release-$$" /usr/bin/freezeprobe --version) ||
-  fail "the image did not run: $out $(tail -5 "$state/log")"
+  fail "the image did not run: $out $(tail -5 "$scratch/ctrd/log")"
 grep -q "$version" <<<"$out" || fail "freezeprobe --version in the image said: $out"
 echo "ok: containerd imported the image and ran it: $out"

@@ -80,3 +80,49 @@ check_man_page() {
   done
   echo "ok: $page renders without warnings; lexgrog: $whatis"
 }
+
+# start_containerd DIR NAMESPACE: Debian's containerd with its root, state and socket under DIR
+# (never the host's /run/containerd; the CRI plugin off), stopped by its PID at exit. Sets ctr to
+# the ctr command line for it in NAMESPACE and containerd_state to its state directory (bundles
+# under io.containerd.runtime.v2.task/NAMESPACE/ID). Fails when containerd is missing under
+# CI=true, skips (exit 77) elsewhere.
+start_containerd() {
+  local dir=$1 namespace=$2
+  if ! command -v containerd >/dev/null || ! command -v ctr >/dev/null; then
+    [[ ${CI:-} == true ]] && fail "containerd is missing (tools/setup.sh installs it)"
+    echo "SKIP: containerd is not installed"
+    exit 77
+  fi
+  require_root
+  containerd_state=$dir/run
+  mkdir -p "$containerd_state" "$dir/root"
+  cat >"$dir/config.toml" <<CONFIG
+version = 2
+root = "$dir/root"
+state = "$containerd_state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$containerd_state/sock"
+[ttrpc]
+  address = "$containerd_state/sock.ttrpc"
+CONFIG
+  containerd --config "$dir/config.toml" >"$dir/log" 2>&1 &
+  local pid=$!
+  on_exit+=("kill $pid; wait $pid")
+  ctr=(ctr --address "$containerd_state/sock" --namespace "$namespace")
+  local _
+  for _ in $(seq 100); do "${ctr[@]}" version >/dev/null 2>&1 && return; sleep 0.1; done
+  fail "containerd did not start: $(tail -5 "$dir/log")"
+}
+
+# wait_for_match PATTERN FILE PID SECONDS: waits until FILE has a line matching PATTERN (grep -E),
+# PID has ended or SECONDS have passed; succeeds if the line is there.
+wait_for_match() {
+  local pattern=$1 file=$2 pid=$3 until=$((SECONDS + $4))
+  while ((SECONDS < until)); do
+    grep -qsE "$pattern" "$file" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  grep -qsE "$pattern" "$file"
+}

@@ -37,7 +37,9 @@ void remove_cgroup_tree(const fs::path &top) {
         ::rmdir(d.c_str());
 }
 
-class KubernetesNamesTest : public ProbeTest {
+// A probe that reads the node's files under a scratch directory (--host-root), which the test
+// lays out as a node has them; runc is required.
+class HostRootTest : public ProbeTest {
   protected:
     void configure(SessionOptions &options) override {
         host_root_ = std::make_unique<ScratchDir>("host");
@@ -48,6 +50,20 @@ class KubernetesNamesTest : public ProbeTest {
         if (stopped())
             return;
         REQUIRE_RUNC();
+    }
+    void TearDown() override {
+        ProbeTest::TearDown();
+        host_root_.reset();
+    }
+    std::unique_ptr<ScratchDir> host_root_;
+};
+
+class KubernetesNamesTest : public HostRootTest {
+  protected:
+    void SetUp() override {
+        HostRootTest::SetUp();
+        if (stopped())
+            return;
         if (!containerd_installed()) {
             if (running_in_ci())
                 FAIL() << "containerd is not installed (tools/setup.sh installs it)";
@@ -65,8 +81,7 @@ class KubernetesNamesTest : public ProbeTest {
         containerd_.reset();
         for (auto &h : hierarchies_)
             remove_cgroup_tree(fs::path(h.mount_point) / prefix_.substr(1));
-        ProbeTest::TearDown();
-        host_root_.reset();
+        HostRootTest::TearDown();
     }
     // kubelet makes /var/log/pods/<namespace>_<pod>_<uid> before it asks for the sandbox.
     void make_pod_log_dir(const std::string &ns, const std::string &pod, const std::string &uid) {
@@ -96,7 +111,6 @@ class KubernetesNamesTest : public ProbeTest {
         EXPECT_EQ(c->sandbox, sandbox);
     }
 
-    std::unique_ptr<ScratchDir> host_root_;
     std::unique_ptr<ContainerdDaemon> containerd_;
 };
 
@@ -248,24 +262,7 @@ TEST_F(KubernetesNamesTest, EveryOutputOfTheBinaryNamesTheContainer) {
 // /run/containers/storage/overlay-containers/<id>/userdata, the annotations CRI-O writes (kubelet's
 // labels and its own container type), the cgroupfs driver's crio-<id> cgroup. There is no pod log
 // directory, so the pod's names come from the bundle.
-class CrioNamesTest : public ProbeTest {
-  protected:
-    void configure(SessionOptions &options) override {
-        host_root_ = std::make_unique<ScratchDir>("host");
-        options.host_root = host_root_->path().string();
-    }
-    void SetUp() override {
-        ProbeTest::SetUp();
-        if (stopped())
-            return;
-        REQUIRE_RUNC();
-    }
-    void TearDown() override {
-        ProbeTest::TearDown();
-        host_root_.reset();
-    }
-    std::unique_ptr<ScratchDir> host_root_;
-};
+using CrioNamesTest = HostRootTest;
 
 TEST_F(CrioNamesTest, PauseAndResumeCarryTheBundlesNames) {
     auto id = random_hex(64), uid = random_uuid();

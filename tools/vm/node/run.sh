@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The node VM scenario: a Debian 13 (trixie) node booted under QEMU (TCG) with systemd as PID 1 on
 # cgroup v1, containerd 1.7 and runc 1.1.15 with the systemd cgroup driver, and freezeprobe
-# installed by `cmake --install` and started by its own systemd unit. runc fails with "unable to
-# freeze" on an update and on a create; tools/vm/node/scenario.sh (in the guest) checks what the
-# unit and a `freezeprobe watch` reported and prints NODE-PASS/NODE-FAIL lines.
+# installed by `cmake --install` and started by its own systemd unit. A pod run as kubelet and
+# containerd's CRI plugin run one (pod log directory, systemd cgroups path, CRI annotations) is
+# named in every output, then runc fails with "unable to freeze" on an update and on a create;
+# tools/vm/node/scenario.sh (in the guest) checks what the unit and `freezeprobe watch` reported
+# and prints NODE-PASS/NODE-FAIL lines.
 #
 #   tools/vm/node/run.sh [--build-dir DIR] [--timeout SECONDS] [--verbose]
 #

@@ -3,6 +3,10 @@
 # tools/vm/node/run.sh boots (systemd as PID 1, cgroup v1, containerd, runc with the systemd
 # cgroup driver, freezeprobe.service). It makes runc fail with "unable to freeze" twice, the way
 # Kubernetes nodes hit it, and checks what freezeprobe reported:
+#   0. names: a pod sandbox (pause-type) and a container of one pod run as kubelet and
+#      containerd's CRI plugin run them in the systemd layout (pod log directory, cgroups path
+#      <slice>:cri-containerd:<id>, the CRI annotations), each paused and resumed: the JSON and
+#      text lines, the JUnit test cases and the unit's metrics name namespace, pod and container.
 #   1. update: a container in a kubelet-style systemd slice (kubepods-besteffort-pod<uid>.slice:
 #      cri-containerd:<id>) has a process held in a FUSE read; `runc update` on containerd's runc
 #      root (what kubelet's in-place resize reaches through the CRI and the shim) makes runc's
@@ -35,11 +39,25 @@ show() { # show TAG FILE [MAX_LINES]: the file's lines, prefixed
 }
 uuid() { cat /proc/sys/kernel/random/uuid; }
 hex64() { head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+task_pid() { ctr -n $NS task ls 2>/dev/null | awk -v id="$1" '$1 == id {print $2}'; }
 # Waits up to $1 seconds for the command to succeed.
 wait_for() {
   local until=$((SECONDS + $1)); shift
   while ((SECONDS < until)); do "$@" && return 0; sleep 0.1; done
   "$@"
+}
+
+# Kills container $1's task (SIGKILL), waits for its init to die, deletes the task and the
+# container.
+remove_container() {
+  local c=$1 pid
+  pid=$(task_pid "$c")
+  timeout 60 ctr -n $NS task kill -s SIGKILL "$c" > $OUT/kill.txt 2>&1 || { fail "ctr task kill ${c:0:12}"; show kill $OUT/kill.txt 5; }
+  if [[ -n $pid ]] && ! timeout 60 tail --pid="$pid" -f /dev/null; then
+    fail "the init ($pid) of container ${c:0:12} died of ctr task kill"; dump_tasks; kill -KILL "$pid"
+  fi
+  timeout 60 ctr -n $NS task delete "$c" > $OUT/delete.txt 2>&1 || { fail "ctr task delete ${c:0:12}"; show delete $OUT/delete.txt 5; }
+  ctr -n $NS container delete "$c" > /dev/null 2>&1
 }
 
 # Every task not sleeping interruptibly, and every task of the containers' freezer cgroups, with
@@ -72,14 +90,66 @@ unit_attached() { journalctl -u freezeprobe.service -o cat --no-pager | grep -q 
 wait_for 120 unit_attached || fail "freezeprobe.service attached"
 journalctl -u freezeprobe.service -o cat --no-pager | grep -m1 "attached in" | sed 's/^/NODE-OUT journal | /'
 
-# A watch around the scenario, as a CI job would run it.
+# The names step's pod (step 0 below), known first so that a text watch can be limited to it.
+NPOD=$(uuid)
+NSLICE="kubepods-besteffort-pod${NPOD//-/_}.slice"
+NCG=/kubepods.slice/kubepods-besteffort.slice/$NSLICE
+# A watch around the scenario, as a CI job would run it, and one in text mode on the names pod.
 freezeprobe watch --events json --cgroup /kubepods.slice --junit $OUT/watch.xml \
   --report $OUT/watch-report.json > $OUT/watch.jsonl 2> $OUT/watch.err &
 watch_pid=$!
+freezeprobe watch --events text --cgroup $NCG > $OUT/names.txt 2> $OUT/names.err &
+text_pid=$!
 wait_for 120 grep -q "watching" $OUT/watch.err || fail "watch attached"
+wait_for 120 grep -q "watching" $OUT/names.err || fail "text watch attached"
 show watch-stderr $OUT/watch.err 3
 
 ctr -n $NS images import $D/fpnode-oci.tar > $OUT/import.txt 2>&1 || { fail "ctr images import"; show import $OUT/import.txt; }
+
+# 0. Names. A pod run the way kubelet and containerd's CRI plugin (1.7) run one with the systemd
+# cgroup driver: kubelet makes the pod log directory /var/log/pods/<namespace>_<pod>_<uid> (0755)
+# before RunPodSandbox, and gives the cgroup parent /kubepods.slice/kubepods-besteffort.slice/
+# kubepods-besteffort-pod<uid>.slice; the CRI plugin turns it into runc's systemd path
+# "<slice>:cri-containerd:<id>" (getCgroupsPath) for the sandbox and every container, runs them
+# with the runtime's SystemdCgroup option (ctr --runc-systemd-cgroup) and annotates their specs
+# (DefaultCRIAnnotations: sandbox-id/-name/-namespace/-uid on both; container-type "sandbox" with
+# the sandbox's log directory and image, or "container" with its name and image). The container
+# joins the sandbox's network, IPC and UTS namespaces, as the CRI plugin makes it. Each is then
+# paused and resumed (ctr task pause: runc's systemd v1 manager freezes the freezer cgroup).
+names_t0=$SECONDS
+NNS=shop NPODNAME=web-0 NCNAME=app
+sandbox=$(hex64) app=$(hex64)
+logdir=/var/log/pods/${NNS}_${NPODNAME}_${NPOD}
+mkdir -p -m 0755 "$logdir"
+info "names pod $NNS/$NPODNAME ($NPOD): sandbox $sandbox, container $NCNAME $app"
+pod_annotations=(--annotation "io.kubernetes.cri.sandbox-id=$sandbox" --annotation "io.kubernetes.cri.sandbox-name=$NPODNAME"
+  --annotation "io.kubernetes.cri.sandbox-namespace=$NNS" --annotation "io.kubernetes.cri.sandbox-uid=$NPOD")
+ctr -n $NS run -d --runc-systemd-cgroup --cgroup "$NSLICE:cri-containerd:$sandbox" "${pod_annotations[@]}" \
+  --annotation io.kubernetes.cri.container-type=sandbox --annotation "io.kubernetes.cri.sandbox-log-directory=$logdir" \
+  --annotation "io.kubernetes.cri.podsandbox.image-name=$IMAGE" \
+  $IMAGE "$sandbox" /bin/sleep 100000 > $OUT/run-sandbox.txt 2>&1 || { fail "ctr run (sandbox)"; show run-sandbox $OUT/run-sandbox.txt; }
+sandbox_pid=$(task_pid "$sandbox")
+ctr -n $NS run -d --runc-systemd-cgroup --cgroup "$NSLICE:cri-containerd:$app" "${pod_annotations[@]}" \
+  --annotation io.kubernetes.cri.container-type=container --annotation "io.kubernetes.cri.container-name=$NCNAME" \
+  --annotation "io.kubernetes.cri.image-name=$IMAGE" \
+  --with-ns "network:/proc/$sandbox_pid/ns/net" --with-ns "ipc:/proc/$sandbox_pid/ns/ipc" --with-ns "uts:/proc/$sandbox_pid/ns/uts" \
+  $IMAGE "$app" /bin/sleep 100000 > $OUT/run-app.txt 2>&1 || { fail "ctr run (app container)"; show run-app $OUT/run-app.txt; }
+check "names: the app container shares the sandbox's network namespace" \
+  test "$(readlink /proc/$sandbox_pid/ns/net)" = "$(readlink /proc/$(task_pid "$app")/ns/net)"
+check "names: both in the kubelet systemd-driver freezer cgroups" \
+  test -d "$FREEZER$NCG/cri-containerd-$sandbox.scope" -a -d "$FREEZER$NCG/cri-containerd-$app.scope"
+for c in "$sandbox" "$app"; do
+  for op in pause resume; do
+    timeout 60 ctr -n $NS task $op "$c" > $OUT/$op.txt 2>&1 || { fail "names: ctr task $op ${c:0:12}"; show $op $OUT/$op.txt 5; }
+  done
+done
+sleep 1
+kill -INT $text_pid
+wait $text_pid
+info "text watch exit $?"
+for c in "$app" "$sandbox"; do remove_container "$c"; done
+rmdir "$logdir"
+info "names step: $((SECONDS - names_t0)) s"
 
 # The FUSE daemon (outside any container) and the first container reading its file.
 mkdir -p /run/hang
@@ -146,13 +216,8 @@ for p in $fuse2_pid $fuse_pid; do
   kill -TERM $p
   timeout 30 tail --pid=$p -f /dev/null || { fail "FUSE daemon $p ended on SIGTERM"; dump_tasks; kill -KILL $p; }
 done
-init_pid=$(ctr -n $NS task ls 2>/dev/null | awk -v id="$id" '$1 == id {print $2}')
-timeout 60 ctr -n $NS task kill -s SIGKILL "$id" > $OUT/kill.txt 2>&1 || { fail "ctr task kill"; show kill $OUT/kill.txt 5; }
-if ! timeout 60 tail --pid="$init_pid" -f /dev/null; then
-  fail "the update container's init ($init_pid) died of ctr task kill"; dump_tasks; kill -KILL "$init_pid"
-fi
-timeout 60 ctr -n $NS task delete "$id" > $OUT/delete.txt 2>&1 || { fail "ctr task delete"; show delete $OUT/delete.txt 5; }
-ctr -n $NS container delete "$id" "$id2" >/dev/null 2>&1
+remove_container "$id"
+ctr -n $NS container delete "$id2" >/dev/null 2>&1
 rmdir "$scope2" 2>/dev/null
 
 sleep 1
@@ -204,12 +269,41 @@ check "watch report: both containers' aborted episodes" jq -e --arg a "$id" --ar
   '[.containers[] | select(.controllers == "freezer" and (.container.id == $a or .container.id == $b) and .episodes.aborted >= 1)] | length == 2' $OUT/watch-report.json
 grep -m1 '<failure type="aborted"' $OUT/watch.xml | cut -c1-600 | sed 's/^/NODE-OUT junit | /'
 
+# Step 0's names in every output. JSON: each event of the two containers carries the pod's
+# namespace and name and its UID, the app its name, the sandbox none (null) and sandbox true;
+# each has frozen and thawed episodes (runc create's procHooks freeze, then the pause). The update container, run with no annotations and no log
+# directory, keeps every name null.
+names_json() { # names_json ID NAME(JSON) SANDBOX(JSON)
+  jq -e -s --arg id "$1" --arg ns "$NNS" --arg pod "$NPODNAME" --arg uid "$NPOD" \
+    --argjson name "$2" --argjson sb "$3" '
+    map(select(.container.id == $id)) as $ev
+    | ($ev | map(select(.type == "freeze_episode" and .hierarchy == "v1") | .outcome) | contains(["frozen", "thawed"]))
+      and ($ev | map(select(.type == "freeze_write")) | length >= 2)
+      and ($ev | all(.container | .namespace == $ns and .pod_name == $pod and .pod_uid == $uid
+                     and .name == $name and .sandbox == $sb and .runtime == "containerd"))' $OUT/watch.jsonl
+}
+check "names JSON: every event of the app container is $NNS/$NPODNAME/$NCNAME, sandbox false" names_json "$app" "\"$NCNAME\"" false
+check "names JSON: every event of the pause container is $NNS/$NPODNAME, name null, sandbox true" names_json "$sandbox" null true
+jq -c --arg id "$app" 'select(.container.id == $id and .type == "freeze_episode") | .container' $OUT/watch.jsonl | head -n1 | sed 's/^/NODE-OUT names-json | /'
+check "names JSON: unknown stays null (the update container: no annotations, no log directory)" \
+  jq -e -s --arg id "$id" 'map(select(.container.id == $id)) | length > 0 and all(.container | .namespace == null and .pod_name == null and .name == null and .sandbox == null)' $OUT/watch.jsonl
+check "names text: the app's lines say container $NNS/$NPODNAME/$NCNAME" grep -q "container $NNS/$NPODNAME/$NCNAME (${app:0:12}, containerd, pod $NPOD)" $OUT/names.txt
+check "names text: the pause container's lines say $NNS/$NPODNAME/<sandbox>" grep -q "container $NNS/$NPODNAME/<sandbox> (${sandbox:0:12}, containerd, pod $NPOD)" $OUT/names.txt
+grep -m1 "freeze_episode" $OUT/names.txt | cut -c1-400 | sed 's/^/NODE-OUT names-text | /'
+check "names JUnit: a test case named $NNS/$NPODNAME/$NCNAME" grep -q "<testcase [^>]*name=\"$NNS/$NPODNAME/$NCNAME (freezer:$NCG/cri-containerd-$app.scope" $OUT/watch.xml
+check "names JUnit: a test case named $NNS/$NPODNAME/<sandbox>" grep -q "<testcase [^>]*name=\"$NNS/$NPODNAME/&lt;sandbox&gt; (freezer:$NCG/cri-containerd-$sandbox.scope" $OUT/watch.xml
+
 # The unit's own outputs: metrics while it runs, the report once systemd stops it.
 prom=/var/lib/node_exporter/textfile_collector/freezeprobe.prom
 wait_for 30 grep -q "container_id=\"$id2\"" $prom
 check "unit metrics: aborted episode for the update container" grep -q "freezeprobe_freeze_episodes_total{outcome=\"aborted\",hierarchy=\"v1\",container_id=\"$id\"" $prom
 check "unit metrics: aborted episode for the create container" grep -q "freezeprobe_freeze_episodes_total{outcome=\"aborted\",hierarchy=\"v1\",container_id=\"$id2\"" $prom
 grep "outcome=\"aborted\",hierarchy=\"v1\",container_id=\"$id\"" $prom | sed 's/^/NODE-OUT metrics | /'
+check "names metrics: the app's frozen episode labelled namespace, pod, container" \
+  grep -q "freezeprobe_freeze_episodes_total{outcome=\"frozen\",hierarchy=\"v1\",container_id=\"$app\",pod_uid=\"$NPOD\",namespace=\"$NNS\",pod=\"$NPODNAME\",container=\"$NCNAME\"} " $prom
+check "names metrics: the pause container's frozen episode labelled namespace, pod, no container" \
+  grep -q "freezeprobe_freeze_episodes_total{outcome=\"frozen\",hierarchy=\"v1\",container_id=\"$sandbox\",pod_uid=\"$NPOD\",namespace=\"$NNS\",pod=\"$NPODNAME\",container=\"\"} " $prom
+grep "outcome=\"frozen\",hierarchy=\"v1\",container_id=\"$app\"" $prom | sed 's/^/NODE-OUT metrics | /'
 systemctl stop freezeprobe.service
 report=/var/lib/freezeprobe/report.json
 check "unit report written on stop" test -s $report
