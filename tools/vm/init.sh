@@ -25,6 +25,16 @@ fail_boot() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# The links every Debian system has in /dev (systemd and udev make them; devtmpfs does not). The
+# kernel names a program run by execveat(fd, "", AT_EMPTY_PATH) "/dev/fd/<fd>", and TOMOYO (an LSM
+# of Debian's kernels) looks that name up at each exec; before its fix (Debian bug 1082001, in
+# Debian 12's 6.1 but not 11's 5.10.223) a name that does not resolve fails the exec with ENOENT.
+# runc 1.1 re-executes itself so (its cloned-binary check), and without /dev/fd it cannot start a
+# container on 5.10: "nsexec: could not ensure we are a cloned binary: No such file or directory".
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 # Where systemd mounts it: the kprobe mode makes its kretprobes there (kprobe_events, with a
 # maxactive of its own) and reads their missed returns (kprobe_profile).
