@@ -8,10 +8,11 @@
 #   tools/time_table.sh PHASES_FILE CTEST_OUTPUT [BUILD_DIR]
 #
 # PHASES_FILE holds "NAME SECONDS" lines (tools/test.sh writes it); CTEST_OUTPUT is what ctest
-# printed; the VM lines come from the guests' consoles in BUILD_DIR/vm/SUITE/console.log (ctest
+# printed; the VM lines come from the guests' consoles in BUILD_DIR/vm/SUITE/console.log and,
+# for the modes a panicked guest finished before its panic, console.panicked.log (ctest
 # shows a passing test's output only with -V). Exit status 0; 2 on a usage error.
 set -euo pipefail
-[[ $# -eq 2 || $# -eq 3 ]] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[[ $# -eq 2 || $# -eq 3 ]] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 phases=$1 output=$2 build=${3:-}
 
 echo
@@ -35,7 +36,7 @@ awk '
   }' "$output" | sort
 # Each guest prints one line per attach mode with its time.
 [[ -n $build ]] || exit 0
-for console in "$build"/vm/*/console.log; do
+for console in "$build"/vm/*/console*.log; do # per suite: console.log, then console.panicked.log
   [[ -f $console ]] || continue
   suite=$(basename "$(dirname "$console")")
   grep -h '^VM-RESULT ' "$console" | sed "s/^VM-RESULT /  vm $suite: /" || true

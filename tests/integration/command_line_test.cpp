@@ -164,8 +164,16 @@ TEST(CommandLine, UnusableOutputPathsAreRefusedBeforeAttaching) {
 
 TEST(CommandLine, DemoSeesEveryWriteItMakes) {
     REQUIRE_PRIVILEGES();
-    auto r = run_process({freezeprobe_binary(), "demo"});
+    // In the suite's attach mode (FREEZEPROBE_TEST_ATTACH), or auto's choice.
+    std::vector<std::string> argv{freezeprobe_binary(), "demo"};
+    for (auto &arg : test_attach_args())
+        argv.push_back(arg);
+    auto r = run_process(argv);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    if (auto mode = test_attach_mode())
+        EXPECT_NE(r.out.find("demo: attached in mode " + to_string(*mode) + "\n"),
+                  std::string::npos)
+            << r.out;
     EXPECT_NE(r.out.find(" 0 lost, 0 missing"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("NOT SEEN"), std::string::npos) << r.out;
     for (auto errno_name : {"EINVAL", "ERANGE", "ESRCH"})

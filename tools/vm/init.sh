@@ -2,7 +2,7 @@
 # /init of the VM test runner's initramfs (tools/vm/run.sh builds it): sets up the same hybrid
 # cgroup layout as the CI host, runs the integration suite once per attach mode and prints one
 # VM-RESULT line per mode on the serial console, then powers off. Settings come from
-# /etc/vm-test.conf (MODES, GTEST_FILTER, LATER_FILTER, ONCE_TESTS, MODE_TIMEOUT).
+# /etc/vm-test.conf (MODES, FIRST_MODE, GTEST_FILTER, LATER_FILTER, ONCE_TESTS, MODE_TIMEOUT).
 # runc cannot pivot_root out of the initramfs root (the rootfs mount cannot be moved), so first
 # copy everything onto a tmpfs and make that the root; this script then starts again from there.
 if [ ! -e /.on-tmpfs ]; then
@@ -25,6 +25,16 @@ fail_boot() {
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# The links every Debian system has in /dev (systemd and udev make them; devtmpfs does not). The
+# kernel names a program run by execveat(fd, "", AT_EMPTY_PATH) "/dev/fd/<fd>", and TOMOYO (an LSM
+# of Debian's kernels) looks that name up at each exec; before its fix (Debian bug 1082001, in
+# Debian 12's 6.1 but not 11's 5.10.223) a name that does not resolve fails the exec with ENOENT.
+# runc 1.1 re-executes itself so (its cloned-binary check), and without /dev/fd it cannot start a
+# container on 5.10: "nsexec: could not ensure we are a cloned binary: No such file or directory".
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 # Where systemd mounts it: the kprobe mode makes its kretprobes there (kprobe_events, with a
 # maxactive of its own) and reads their missed returns (kprobe_profile).
@@ -201,7 +211,9 @@ echo "VM-AUTO mode=${auto:-none}"
 # What doctor says of this kernel (what each mode needs, what the kernel lacks), for the log.
 $FREEZEPROBE_BINARY doctor 2>&1 | sed 's/^/VM-DOCTOR /'
 dmesg -c >/dev/null # from here on, the kernel log holds only what the suites caused
-first_mode=${MODES%% *}
+# FIRST_MODE: the first mode of the whole run (a guest that retries the modes a panicked guest left
+# without a result may not start with it).
+first_mode=${FIRST_MODE:-${MODES%% *}}
 for mode in $MODES; do
   # The first mode runs GTEST_FILTER, the others LATER_FILTER (the kernel- and mode-sensitive
   # tests); the tests that cover every mode themselves (ONCE_TESTS) run in the first mode only.
@@ -214,6 +226,10 @@ for mode in $MODES; do
     esac
   fi
   echo "VM-MODE-START mode=$mode filter=$filter"
+  if [ "$mode" = "$PANIC_IN" ]; then # run.sh --panic-in: a test of its retry of a panicked guest
+    sleep 2 # the console's queue drains first (the test is of the runner, not of a cut line)
+    echo c >/proc/sysrq-trigger
+  fi
   listed=$(($($TESTS --gtest_filter="$filter" --gtest_list_tests | grep -c '^  ') * REPEAT))
   # First the binary alone in this mode: a mode it cannot attach in fails here, in seconds.
   if ! attach=$($FREEZEPROBE_BINARY watch --attach "$mode" --duration 0.2 --events none 2>&1)
