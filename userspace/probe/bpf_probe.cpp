@@ -269,13 +269,17 @@ AttachPlan plan_for(AttachMode mode, bool optimistic) {
 
 } // namespace
 
+void capture_libbpf_log() {
+    static std::once_flag log_hook;
+    std::call_once(log_hook, [] { libbpf_set_print(keep_libbpf_log); });
+}
+
 BpfProbe::BpfProbe(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 BpfProbe::~BpfProbe() = default;
 
 std::unique_ptr<BpfProbe> BpfProbe::start(const ProbeOptions &options, RecordCallback on_record) {
-    static std::once_flag log_hook;
-    std::call_once(log_hook, [] { libbpf_set_print(keep_libbpf_log); });
+    capture_libbpf_log();
 
     int ncpus = libbpf_num_possible_cpus();
     if (ncpus <= 0)

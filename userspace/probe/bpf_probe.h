@@ -50,6 +50,10 @@ class ProbeError : public std::runtime_error {
 // libbpf's last warnings (verifier log lines, attach errors), oldest first.
 std::vector<std::string> recent_libbpf_messages();
 
+// libbpf's messages (a verifier log, a failed CO-RE relocation) are kept for error messages
+// instead of printed on stderr. Every loader of a BPF object calls this first (idempotent).
+void capture_libbpf_log();
+
 class BpfProbe {
   public:
     using RecordCallback = std::function<void(std::span<const std::byte>)>;

@@ -1,5 +1,6 @@
 #include "fuse_daemons.h"
 
+#include "bpf_probe.h"
 #include "fuse_daemons_bpf.skel.h"
 #include "fuse_fd_record.h"
 
@@ -67,6 +68,7 @@ struct FuseDaemons::Impl {
 };
 
 FuseDaemons::FuseDaemons() {
+    capture_libbpf_log(); // a kernel without the FUSE structs' BTF (5.10) refuses the program
     auto impl = std::make_unique<Impl>();
     impl->skel = fuse_daemons_bpf::open_and_load();
     if (!impl->skel) {
