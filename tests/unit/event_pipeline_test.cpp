@@ -552,6 +552,58 @@ TEST_F(EventPipelineTest, SamplingBetweenTicksOnlyRecordsBlockers) {
     EXPECT_EQ(named[0].comm, "cat");
 }
 
+// A stuck freeze is rescanned every second at first, then every 2, 4 and at most 8 s while the
+// scans find the same blockers (before 6.1 each scan walks every task of the node); a change in
+// the blockers starts the cadence again, and the stall still names them.
+TEST_F(EventPipelineTest, RescansBackOffWhileTheBlockersStayTheSame) {
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    blockers_ = {fuse_reader()};
+    state_ = FreezeState::freezing;
+    scan_verdict_ = true;
+    std::vector<std::uint64_t> scan_times;
+    std::uint64_t t = 1'100; // ms
+    auto run_until = [&](std::uint64_t end_ms) {
+        for (; t <= end_ms; t += 100) {
+            auto before = blocker_scans_.size();
+            pipeline_->tick(t * ms);
+            if (blocker_scans_.size() != before)
+                scan_times.push_back(t);
+        }
+    };
+    run_until(33'000);
+    EXPECT_EQ(scan_times,
+              (std::vector<std::uint64_t>{1'100, 2'100, 4'100, 8'100, 16'100, 24'100, 32'100}));
+    auto named = stall_blockers();
+    ASSERT_EQ(named.size(), 1u) << "the stall names the blocker found by the first scan";
+    EXPECT_EQ(named[0].comm, "cat");
+
+    // Another thread holds it up now: found at the next (8 s) scan, confirmed by a sample, then
+    // 1 s, 2 s... again.
+    blockers_.push_back(Blocker{8, 8, "cat", "D", "request_wait_answer", {}, container_path_, {}});
+    scan_times.clear();
+    run_until(45'000);
+    EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{40'200, 40'300, 41'300, 43'300}));
+}
+
+// The first scan of a v2 freeze can find tasks still on their way to frozen (runnable, not yet
+// run on a busy machine): the next sample, 5 ms later, corrects the blockers before the stall.
+TEST_F(EventPipelineTest, ABlockerSetIsConfirmedBeforeTheRescansSlowDown) {
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    state_ = FreezeState::freezing;
+    scan_verdict_ = true;
+    Blocker on_its_way{9, 9, "sleep", "R", "", {}, container_path_, {}};
+    blockers_ = {on_its_way, fuse_reader()};
+    pipeline_->tick(1'100 * ms);
+    blockers_ = {fuse_reader()};
+    pipeline_->tick(1'105 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 2u);
+    events_.clear();
+    pipeline_->tick(1'600 * ms);
+    auto named = stall_blockers();
+    ASSERT_EQ(named.size(), 1u);
+    EXPECT_EQ(named[0].comm, "cat");
+}
+
 TEST_F(EventPipelineTest, BlockersOfAScanThatSawNoFreezeAreDiscarded) {
     write_v1_state("FROZEN\n", 1'000 * ms);
     blockers_ = {fuse_reader()};
