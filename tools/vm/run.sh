@@ -38,6 +38,13 @@
 #                         every task's state, wchan and kernel stack (VM-STALL lines, repeated at
 #                         the end of this script's output); a task that cannot be killed ends the
 #                         run there, and the modes after it get no result
+#   --layouts "v2 v1"     after the modes, rebuild the guest's /sys/fs/cgroup in each of these
+#                         cgroup layouts (v2, v1, hybrid; see tools/layout.sh) and run
+#                         LAYOUT_TESTS below there in the first mode; prints one line per layout
+#                         and every skip with its reason (skips of a test whose hierarchy the
+#                         layout lacks are expected); fails if a test failed or none ran
+#   --layout-tests all    with --layouts: every layout-sensitive test (tools/layout.sh
+#                         --print-filter, less the excluded ones) instead of LAYOUT_TESTS
 #   --repeat N            run each mode's suite N times (gtest --gtest_repeat), to chase a flake
 #   --bench N             instead of the suite: the unrelated-write benchmark, N 1-byte writes to
 #                         /dev/null per run, 5 interleaved rounds without the probe and with it
@@ -128,6 +135,16 @@ ONCE=(
   'KretprobeMisses.*'
 )
 
+# The layout-sensitive tests the guest runs in each --layouts layout: the probe's own cgroup
+# paths (freeze and procs writes, errno, churn, the FUSE stall and the task scan) and the demo,
+# about 85 s per layout in the 6.1 guest. The rest of tools/layout.sh's list (runc's pause paths,
+# watch's outputs, doctor, attach modes, start writes nothing: about 150 s more per layout here)
+# runs in every layout on the host (ctest layout.*), or with --layout-tests all.
+LAYOUT_TESTS=(
+  'FreezeWriteTest.*' 'ProcsWriteTest.*' 'WriteErrorsTest.*' 'ChurnTest.*' 'FreezeStallTest.*'
+  'TaskScanTest.*' 'HangFuseTest.HeldReadBlocks*' 'CommandLine.DemoSeesEveryWriteItMakes'
+)
+
 BUILD=$ROOT/build
 SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 TESTS_KIND=all
@@ -138,6 +155,8 @@ STALL_TIMEOUT=150
 REPEAT=1
 VERBOSE=0
 BENCH_WRITES=""
+LAYOUTS=""
+LAYOUT_KIND=""
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
   echo "Excluded by default, with the reasons:"
@@ -153,6 +172,8 @@ while (($#)); do
     --mode-timeout) MODE_TIMEOUT=$2; shift 2 ;;
     --stall-timeout) STALL_TIMEOUT=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
+    --layouts) LAYOUTS=$2; shift 2 ;;
+    --layout-tests) LAYOUT_KIND=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --bench) BENCH_WRITES=$2; shift 2 ;;
     -h | --help) usage; exit 0 ;;
@@ -172,6 +193,14 @@ for m in "${MODE_LIST[@]}"; do
   [[ -z ${seen[$m]:-} ]] || usage_error "mode $m given twice"
   seen[$m]=1
 done
+for l in $LAYOUTS; do
+  [[ $l == v2 || $l == v1 || $l == hybrid ]] || usage_error "unknown layout '$l' (v2, v1, hybrid)"
+done
+[[ -z $LAYOUT_KIND || $LAYOUT_KIND == all ]] || usage_error "--layout-tests takes all"
+LAYOUT_FILTER="$(IFS=:; echo "${LAYOUT_TESTS[*]}")"
+if [[ $LAYOUT_KIND == all ]]; then
+  LAYOUT_FILTER="$(bash "$ROOT/tools/layout.sh" --print-filter)-$(IFS=:; echo "${EXCLUDED[*]}")"
+fi
 [[ $SUITE =~ ^[a-z][a-z0-9-]*$ ]] || usage_error "--kernel needs a Debian suite name"
 [[ $TESTS_KIND == all || $TESTS_KIND == kernel ]] || usage_error "--tests is all or kernel"
 LATER_FILTER=$FILTER
@@ -243,13 +272,16 @@ fi
   echo "MODE_TIMEOUT=$MODE_TIMEOUT"
   echo "STALL_TIMEOUT=$STALL_TIMEOUT"
   echo "REPEAT=$REPEAT"
+  echo "LAYOUTS='$LAYOUTS'"
+  echo "LAYOUT_FILTER='$LAYOUT_FILTER'"
 } >"$STAGE/etc/vm-test.conf"
 (cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
   gzip -1 >"$WORK/initramfs.cpio.gz"
 
 # --- boot ---
 LOG=$WORK/console.log
-HOST_TIMEOUT=$((${#MODE_LIST[@]} * MODE_TIMEOUT + 120))
+read -r -a LAYOUT_LIST <<<"$LAYOUTS"
+HOST_TIMEOUT=$(((${#MODE_LIST[@]} + ${#LAYOUT_LIST[@]}) * MODE_TIMEOUT + 120))
 echo "vm: booting $KVER under TCG, modes: ${MODE_LIST[*]} (console: $LOG, limit ${HOST_TIMEOUT}s)"
 start=$(date +%s)
 qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nographic -no-reboot -nic none
@@ -305,6 +337,23 @@ for m in "${MODE_LIST[@]}"; do
       sed 's/^VM-ATTACH-FAILED mode=[^ ]* /    cannot attach: /' || true
     grep -E "^VM-FAILED mode=$m " <<<"$console" | sed 's/^VM-FAILED /    FAILED /' || true
     grep -E "^VM-SKIPPED mode=$m " <<<"$console" | sed 's/^VM-SKIPPED /    SKIPPED /' || true
+  fi
+  unset r
+done
+for l in "${LAYOUT_LIST[@]}"; do
+  line=$(grep -E "^VM-LAYOUT-RESULT layout=$l " <<<"$console" | tail -n1 || true)
+  if [[ -z $line ]]; then
+    echo "  kernel=$KVER layout=$l: NO RESULT (the guest never finished this layout)"
+    status=1
+    continue
+  fi
+  echo "  kernel=$KVER ${line#VM-LAYOUT-RESULT }"
+  grep -E "^VM-LAYOUT-SKIPPED layout=$l " <<<"$console" | sed 's/^VM-LAYOUT-SKIPPED /    skipped /' || true
+  declare -A r=()
+  for kv in ${line#VM-LAYOUT-RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+  if [[ ${r[exit]:-} != 0 || ${r[failed]:-} != 0 || ${r[ran]:-0} == 0 ]]; then
+    status=1
+    grep -E "^VM-LAYOUT-FAILED layout=$l " <<<"$console" | sed 's/^VM-LAYOUT-FAILED /    FAILED /' || true
   fi
   unset r
 done
