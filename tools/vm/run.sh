@@ -137,9 +137,10 @@ ONCE=(
 
 # The layout-sensitive tests the guest runs in each --layouts layout: the probe's own cgroup
 # paths (freeze and procs writes, errno, churn, the FUSE stall and the task scan) and the demo,
-# about 85 s per layout in the 6.1 guest. The rest of tools/layout.sh's list (runc's pause paths,
-# watch's outputs, doctor, attach modes, start writes nothing: about 150 s more per layout here)
-# runs in every layout on the host (ctest layout.*), or with --layout-tests all.
+# about 60 s per layout in the 6.1 guest (v2 59 s, v1 61 s). The rest of tools/layout.sh's list
+# (runc's pause paths, watch's outputs, doctor, attach modes, start writes nothing: about 120-170 s
+# more per layout there) runs in every layout on the host (ctest layout.*), or with
+# --layout-tests all.
 LAYOUT_TESTS=(
   'FreezeWriteTest.*' 'ProcsWriteTest.*' 'WriteErrorsTest.*' 'ChurnTest.*' 'FreezeStallTest.*'
   'TaskScanTest.*' 'HangFuseTest.HeldReadBlocks*' 'CommandLine.DemoSeesEveryWriteItMakes'
