@@ -12,15 +12,11 @@
 # lists it, and cgroup2 is mounted when the host has no cgroup2 mount. --suite runs the
 # integration tests that depend on the layout (every mode-independent one that touches cgroups)
 # and prints what ran, passed, failed and was skipped with the reason (a test is skipped only
-# where the layout lacks what it needs); it fails if a test failed or nothing ran.
+# where the layout lacks what it needs); it fails if a test failed or nothing ran. --print-filter
+# prints that suite's gtest filter (tools/vm/run.sh --layouts runs it in the guest).
 set -euo pipefail
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; }
-(($# >= 2)) || { usage >&2; exit 2; }
-LAYOUT=$1; shift
-case $LAYOUT in v2 | hybrid | v1) ;; *) echo "layout: unknown layout $LAYOUT" >&2; exit 2 ;; esac
-[[ $(id -u) -eq 0 ]] || { echo "layout: needs root" >&2; exit 1; }
-HERE=$(cd "$(dirname "$0")" && pwd)
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # The integration tests whose behaviour depends on the cgroup layout.
 SUITE_FILTER='FreezeWriteTest.*:ProcsWriteTest.*:WriteErrorsTest.*:FreezeStallTest.*:TaskScanTest.*'
@@ -28,6 +24,12 @@ SUITE_FILTER+=':ChurnTest.*:HangFuseTest.HeldReadBlocks*:RuncFreezeTest.*:RuncCo
 SUITE_FILTER+=':CommandLine.WatchPrintsContractJsonAndStopsOnSignal:CommandLine.Doctor*'
 SUITE_FILTER+=':CommandLine.DemoSeesEveryWriteItMakes:StartWritesNothingTest.*:WatchOutputsTest.*'
 SUITE_FILTER+=':AttachModeTest.EveryModeThatAttachesReportsTheSameEvents'
+if [[ ${1:-} == --print-filter ]]; then echo "$SUITE_FILTER"; exit 0; fi
+(($# >= 2)) || { usage >&2; exit 2; }
+LAYOUT=$1; shift
+case $LAYOUT in v2 | hybrid | v1) ;; *) echo "layout: unknown layout $LAYOUT" >&2; exit 2 ;; esac
+[[ $(id -u) -eq 0 ]] || { echo "layout: needs root" >&2; exit 1; }
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 if [[ $1 == --suite ]]; then
   BUILD=$(cd "${2:?--suite needs the build directory}" && pwd)

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <map>
+#include <memory>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -51,24 +52,25 @@ TEST_F(ChurnTest, CgroupRemovedWhileFreezingEndsItsEpisodeRemoved) {
     EXPECT_EQ(session_->pending().size(), 0u);
 }
 
-// 400 cgroups, v1 and v2, made and removed one after the other under 8 reused names: each write
-// event carries the id of the directory written and the path that id had.
+// 400 cgroups, in turn in each freezer hierarchy the layout mounts (v1 and v2 in hybrid), made
+// and removed one after the other under 8 reused names: each write event carries the id of the
+// directory written and the path that id had.
 TEST_F(ChurnTest, ShortLivedCgroupsAreEachNamedRight) {
-    REQUIRE_V1_FREEZER(v1_);
-    REQUIRE_V2(v2_);
-    ScratchCgroup parent1(v1(), prefix_ + "/churn");
-    ScratchCgroup parent2(v2(), prefix_ + "/churn");
+    std::vector<std::unique_ptr<ScratchCgroup>> parents;
+    for (const Hierarchy *h : freezable())
+        parents.push_back(std::make_unique<ScratchCgroup>(*h, prefix_ + "/churn"));
     std::map<std::pair<int, std::uint64_t>, std::string> path_of; // (version, id) -> path
     const int n = 400;
     for (int i = 0; i < n; ++i) {
-        auto &parent = i % 2 ? parent2 : parent1;
+        auto &parent = *parents[i % parents.size()];
+        bool v2 = parent.version() == 2;
         auto name = "c" + std::to_string(i % 8);
         auto dir = parent.dir() + "/" + name;
         ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
         path_of[{parent.version(), inode_of(dir)}] = parent.path() + "/" + name;
         EXPECT_EQ(write_control_file(dir + "/cgroup.procs", "x"), EINVAL);
-        write_control_file_or_throw(dir + (i % 2 ? "/cgroup.freeze" : "/freezer.state"),
-                                    i % 2 ? "0" : "THAWED");
+        write_control_file_or_throw(dir + (v2 ? "/cgroup.freeze" : "/freezer.state"),
+                                    v2 ? "0" : "THAWED");
         ASSERT_EQ(::rmdir(dir.c_str()), 0) << dir;
         if (i % 50 == 49)
             session_->drain();
@@ -97,8 +99,8 @@ TEST_F(ChurnTest, ShortLivedCgroupsAreEachNamedRight) {
 // fails), so the connection is aborted rather than the held reads failed: failing only the first
 // left the second held for ever in the VM, and the test waiting for the child.
 TEST_F(ChurnTest, ThreadKilledInAWatchedWriteLeavesNoEntryInFlight) {
-    REQUIRE_V1_FREEZER(v1_);
-    ScratchCgroup cg(v1(), prefix_ + "/killed-writer");
+    // Any cgroup.procs will do: the v1 freezer's where the layout mounts it, else v2's.
+    ScratchCgroup cg(*freezable().front(), prefix_ + "/killed-writer");
     HangFuse fuse;
     auto file = fuse.file_path();
     auto procs = cg.file("cgroup.procs");

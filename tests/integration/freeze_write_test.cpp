@@ -9,7 +9,10 @@
 namespace freezeprobe::testing {
 namespace {
 
-class FreezeWriteTest : public ProbeTest {};
+class FreezeWriteTest : public ProbeTest {
+  protected:
+    void writer_thread_is_reported(const Hierarchy &h);
+};
 
 void expect_write(const Event &e, const FreezeWrite &w, const ScratchCgroup &cg, int version,
                   const std::string &value, const std::string &container_id) {
@@ -71,16 +74,26 @@ TEST_F(FreezeWriteTest, V2OneAndZeroAreCaptured) {
     cg.remove();
 }
 
+// In each freezer hierarchy the layout mounts.
 TEST_F(FreezeWriteTest, WriterThreadIsReported) {
-    REQUIRE_V2(v2_);
-    ScratchCgroup cg(v2(), prefix_ + "/threaded");
+    for (const Hierarchy *h : freezable()) {
+        SCOPED_TRACE("v" + std::to_string(h->version));
+        events_.clear();
+        writer_thread_is_reported(*h);
+    }
+}
+
+void FreezeWriteTest::writer_thread_is_reported(const Hierarchy &h) {
+    bool v1 = h.version == 1;
+    ScratchCgroup cg(h, prefix_ + "/threaded-v" + std::to_string(h.version));
+    auto file = cg.file(v1 ? "freezer.state" : "cgroup.freeze");
     pid_t writer_tid = 0;
     std::thread writer([&] {
         writer_tid = static_cast<pid_t>(::gettid());
-        write_control_file_or_throw(cg.file("cgroup.freeze"), "1");
+        write_control_file_or_throw(file, v1 ? "FROZEN" : "1");
     });
     writer.join();
-    write_control_file_or_throw(cg.file("cgroup.freeze"), "0");
+    write_control_file_or_throw(file, v1 ? "THAWED" : "0");
     ASSERT_TRUE(wait_for([](auto &ev) { return of_type<FreezeWrite>(ev).size() >= 2; }));
     auto writes = of_type<FreezeWrite>(events_);
     EXPECT_EQ(writes[0].second.writer.pid, static_cast<std::uint32_t>(::getpid()));

@@ -9,39 +9,45 @@ namespace {
 
 class ProcsWriteTest : public ProbeTest {};
 
+// In each freezer hierarchy the layout mounts: v1's cgroup.procs and tasks, v2's cgroup.procs
+// and cgroup.threads.
 TEST_F(ProcsWriteTest, TargetPidAndFileAreReported) {
-    REQUIRE_V1_FREEZER(v1_);
-    REQUIRE_V2(v2_);
-    SleeperProcess a, b; // outlive the cgroups, which release them first
-    ScratchCgroup c1(v1(), prefix_ + "/procs");
-    ScratchCgroup c2(v2(), prefix_ + "/procs");
-    write_control_file_or_throw(c1.file("cgroup.procs"), std::to_string(a.pid()) + "\n");
-    write_control_file_or_throw(c1.file("tasks"), std::to_string(b.pid()));
-    write_control_file_or_throw(c2.file("cgroup.procs"), std::to_string(a.pid()));
-    // A thread may move alone only within its domain: from the root this fails, and the failure
-    // is what must be reported.
-    int threads_err = write_control_file(c2.file("cgroup.threads"), std::to_string(b.pid()));
+    for (const Hierarchy *h : freezable()) {
+        SCOPED_TRACE("v" + std::to_string(h->version));
+        events_.clear();
+        SleeperProcess a, b; // outlive the cgroup, which releases them first
+        ScratchCgroup cg(*h, prefix_ + "/procs-v" + std::to_string(h->version));
+        int second_err = 0;
+        if (h->version == 1) {
+            write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(a.pid()) + "\n");
+            write_control_file_or_throw(cg.file("tasks"), std::to_string(b.pid()));
+        } else {
+            write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(a.pid()));
+            // A thread may move alone only within its domain: from the root this fails, and the
+            // failure is what must be reported.
+            second_err = write_control_file(cg.file("cgroup.threads"), std::to_string(b.pid()));
+        }
 
-    ASSERT_TRUE(wait_for_count(4));
-    auto writes = of_type<ProcsWrite>(events_);
-    ASSERT_EQ(writes.size(), 4u);
-    EXPECT_EQ(writes[0].second.file, ControlFile::cgroup_procs);
-    EXPECT_EQ(writes[0].second.target_pid, a.pid());
-    EXPECT_EQ(writes[0].second.err, 0);
-    EXPECT_EQ(writes[0].first.cgroup->version, 1);
-    EXPECT_EQ(writes[1].second.file, ControlFile::tasks);
-    EXPECT_EQ(writes[1].second.target_pid, b.pid());
-    EXPECT_EQ(writes[2].second.file, ControlFile::cgroup_procs);
-    EXPECT_EQ(writes[2].first.cgroup->version, 2);
-    EXPECT_EQ(writes[3].second.file, ControlFile::cgroup_threads);
-    EXPECT_EQ(writes[3].second.err, threads_err);
-    for (auto &[e, w] : writes) {
-        EXPECT_GT(w.latency_ns, 0u);
-        EXPECT_FALSE(w.during_freeze);
-        EXPECT_EQ(w.writer.pid, static_cast<std::uint32_t>(::getpid()));
+        ASSERT_TRUE(wait_for_count(2));
+        auto writes = of_type<ProcsWrite>(events_);
+        ASSERT_EQ(writes.size(), 2u);
+        EXPECT_EQ(writes[0].second.file, ControlFile::cgroup_procs);
+        EXPECT_EQ(writes[0].second.target_pid, a.pid());
+        EXPECT_EQ(writes[0].second.err, 0);
+        EXPECT_EQ(writes[0].first.cgroup->version, h->version);
+        EXPECT_EQ(writes[1].second.file,
+                  h->version == 1 ? ControlFile::tasks : ControlFile::cgroup_threads);
+        EXPECT_EQ(writes[1].second.target_pid, b.pid());
+        EXPECT_EQ(writes[1].second.err, second_err);
+        if (h->version == 2)
+            EXPECT_NE(second_err, 0) << "a thread moved alone out of its domain";
+        for (auto &[e, w] : writes) {
+            EXPECT_GT(w.latency_ns, 0u);
+            EXPECT_FALSE(w.during_freeze);
+            EXPECT_EQ(w.writer.pid, static_cast<std::uint32_t>(::getpid()));
+        }
+        cg.remove();
     }
-    c2.remove();
-    c1.remove();
 }
 
 TEST_F(ProcsWriteTest, JoinWhileFrozenIsFlagged) {

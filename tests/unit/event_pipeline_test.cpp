@@ -419,8 +419,10 @@ TEST_F(EventPipelineTest, WritesReadsAndTimersMakeEpisodes) {
     ASSERT_EQ(stall.blockers.size(), 1u);
     EXPECT_NE(stall.diagnosis.find("request_wait_answer"), std::string::npos) << stall.diagnosis;
     EXPECT_NE(stall.diagnosis.find("runc[300]"), std::string::npos) << stall.diagnosis;
-    EXPECT_EQ(blocker_scans_, std::vector<std::string>{container_path_})
-        << "blockers found once are looked at again only after the rescan interval";
+    EXPECT_EQ(blocker_scans_.size(), 2u) << "a second sample confirms the blocking threads";
+    pipeline_->tick(1'700 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 2u)
+        << "blockers found twice are looked at again only after the rescan interval";
 
     // The blocker goes away; freezeprobe's own read sees FROZEN.
     state_ = FreezeState::frozen;
@@ -547,6 +549,59 @@ TEST_F(EventPipelineTest, SamplingBetweenTicksOnlyRecordsBlockers) {
     EXPECT_TRUE(events_.empty()) << "no stall decided between ticks";
     blockers_.clear(); // gone by the next tick: the sample is what the stall names
     pipeline_->tick(1'701 * ms);
+    auto named = stall_blockers();
+    ASSERT_EQ(named.size(), 1u);
+    EXPECT_EQ(named[0].comm, "cat");
+}
+
+// A stuck freeze, once two scans agree, is rescanned after 1 s, then 2, 4 and at most 8 s while
+// the scans find the same blockers (before 6.1 each scan walks every task of the node); a change
+// in the blockers starts the cadence again, and the stall still names them.
+TEST_F(EventPipelineTest, RescansBackOffWhileTheBlockersStayTheSame) {
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    blockers_ = {fuse_reader()};
+    state_ = FreezeState::freezing;
+    scan_verdict_ = true;
+    std::vector<std::uint64_t> scan_times;
+    std::uint64_t t = 1'100; // ms
+    auto run_until = [&](std::uint64_t end_ms) {
+        for (; t <= end_ms; t += 100) {
+            auto before = blocker_scans_.size();
+            pipeline_->tick(t * ms);
+            if (blocker_scans_.size() != before)
+                scan_times.push_back(t);
+        }
+    };
+    run_until(33'000);
+    // Sampled (every tick here) until two scans agree, then 1, 2, 4 and 8 s apart.
+    EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{1'100, 1'200, 2'200, 4'200, 8'200, 16'200,
+                                                      24'200, 32'200}));
+    auto named = stall_blockers();
+    ASSERT_EQ(named.size(), 1u) << "the stall names the blocker found by the first scan";
+    EXPECT_EQ(named[0].comm, "cat");
+
+    // Another thread holds it up now: found at the next (8 s) scan, confirmed by a sample, then
+    // 1 s, 2 s... again.
+    blockers_.push_back(Blocker{8, 8, "cat", "D", "request_wait_answer", {}, container_path_, {}});
+    scan_times.clear();
+    run_until(45'000);
+    EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{40'200, 40'300, 41'300, 43'300}));
+}
+
+// The first scan of a v2 freeze can find tasks still on their way to frozen (runnable, not yet
+// run on a busy machine): the next sample, 5 ms later, corrects the blockers before the stall.
+TEST_F(EventPipelineTest, ABlockerSetIsConfirmedBeforeTheRescansSlowDown) {
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    state_ = FreezeState::freezing;
+    scan_verdict_ = true;
+    Blocker on_its_way{9, 9, "sleep", "R", "", {}, container_path_, {}};
+    blockers_ = {on_its_way, fuse_reader()};
+    pipeline_->tick(1'100 * ms);
+    blockers_ = {fuse_reader()};
+    pipeline_->tick(1'105 * ms);
+    EXPECT_EQ(blocker_scans_.size(), 2u);
+    events_.clear();
+    pipeline_->tick(1'600 * ms);
     auto named = stall_blockers();
     ASSERT_EQ(named.size(), 1u);
     EXPECT_EQ(named[0].comm, "cat");

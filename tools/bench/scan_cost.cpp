@@ -3,7 +3,10 @@
 // freezeprobe watches it; its CPU time (utime + stime from /proc/PID/stat, read from outside) is
 // measured over S seconds of the stuck freeze. Root only.
 //
-//   freezeprobe_scan_bench [--threads N] [--seconds S] [--hierarchy v1|v2] [--binary PATH]
+//   freezeprobe_scan_bench [--threads N] [--seconds S] [--hierarchy v1|v2] [--binary PATH] [--walk]
+//
+// --walk scans as kernels before 6.1 must (one walk of every task per scan instead of one
+// iteration per thread of the cgroup): it runs the probe with FREEZEPROBE_TASK_SCAN=walk.
 //
 // Prints the figure and exits 0 if the probe reported the stall naming the stuck task (so the
 // scan really ran), 1 otherwise. Everything it made is removed; the crowd is killed by its PID.
@@ -15,6 +18,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fstream>
@@ -217,9 +221,11 @@ int main(int argc, char **argv) {
             s.version = value() == "v2" ? 2 : 1;
         else if (a == "--binary")
             s.binary = value();
+        else if (a == "--walk")
+            ::setenv("FREEZEPROBE_TASK_SCAN", "walk", 1); // the probe inherits it
         else {
             fmt::print(stderr, "usage: freezeprobe_scan_bench [--threads N] [--seconds S] "
-                               "[--hierarchy v1|v2] [--binary PATH]\n");
+                               "[--hierarchy v1|v2] [--binary PATH] [--walk]\n");
             return 2;
         }
     }

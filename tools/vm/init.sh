@@ -2,7 +2,8 @@
 # /init of the VM test runner's initramfs (tools/vm/run.sh builds it): sets up the same hybrid
 # cgroup layout as the CI host, runs the integration suite once per attach mode and prints one
 # VM-RESULT line per mode on the serial console, then powers off. Settings come from
-# /etc/vm-test.conf (MODES, FIRST_MODE, GTEST_FILTER, LATER_FILTER, ONCE_TESTS, MODE_TIMEOUT).
+# /etc/vm-test.conf (MODES, FIRST_MODE, GTEST_FILTER, LATER_FILTER, ONCE_TESTS, MODE_TIMEOUT,
+# LAYOUTS, LAYOUT_FILTER).
 # runc cannot pivot_root out of the initramfs root (the rootfs mount cannot be moved), so first
 # copy everything onto a tmpfs and make that the root; this script then starts again from there.
 if [ ! -e /.on-tmpfs ]; then
@@ -41,26 +42,41 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tracefs tracefs /sys/kernel/tracing || fail_boot "tracefs on /sys/kernel/tracing"
 mkdir -p /root
 
-# The host's hybrid layout: a tmpfs on /sys/fs/cgroup, one v1 hierarchy per controller (the tests
-# use the freezer), a named systemd one, and cgroup2 at /sys/fs/cgroup/unified.
-mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup || fail_boot "tmpfs on /sys/fs/cgroup"
-# /proc/cgroups lists v2-only controllers too (6.12's cpuset without CONFIG_CPUSETS_V1): a
-# controller other than the freezer that cannot be mounted on v1 is left out.
-for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
-  if grep -q "^$c	" /proc/cgroups; then
-    mkdir /sys/fs/cgroup/$c
-    if ! mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c; then
-      [ $c = freezer ] && fail_boot "cgroup v1 $c"
-      echo "VM-INIT: v1 controller $c cannot be mounted on this kernel"
-      rmdir /sys/fs/cgroup/$c
-    fi
-  else
-    echo "VM-INIT: no v1 controller $c in this kernel"
+# A cgroup layout at /sys/fs/cgroup (what was mounted there is unmounted first):
+#   hybrid  the host's: a tmpfs, one v1 hierarchy per controller (the tests use the freezer), a
+#           named systemd one, and cgroup2 at /sys/fs/cgroup/unified
+#   v1      the same without cgroup2 (legacy)
+#   v2      cgroup2 at /sys/fs/cgroup and no v1 hierarchy
+# A v1 hierarchy the tests left empty is destroyed when unmounted, its controllers free again.
+mount_layout() {
+  for m in $(awk '$2 ~ "^/sys/fs/cgroup/" { print $2 }' /proc/mounts); do umount "$m"; done
+  ! grep -q ' /sys/fs/cgroup ' /proc/mounts || umount /sys/fs/cgroup
+  if [ "$1" = v2 ]; then
+    mount -t cgroup2 cgroup2 /sys/fs/cgroup
+    return
   fi
-done
-mkdir /sys/fs/cgroup/systemd /sys/fs/cgroup/unified
-mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd || fail_boot "name=systemd"
-mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified || fail_boot "cgroup2 on /sys/fs/cgroup/unified"
+  mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup || return 1
+  # /proc/cgroups lists v2-only controllers too (6.12's cpuset without CONFIG_CPUSETS_V1): a
+  # controller other than the freezer that cannot be mounted on v1 is left out.
+  for c in cpu cpuacct cpuset memory devices freezer blkio pids; do
+    if grep -q "^$c	" /proc/cgroups; then
+      mkdir /sys/fs/cgroup/$c
+      if ! mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c; then
+        [ $c = freezer ] && return 1
+        echo "VM-INIT: v1 controller $c cannot be mounted on this kernel"
+        rmdir /sys/fs/cgroup/$c
+      fi
+    else
+      echo "VM-INIT: no v1 controller $c in this kernel"
+    fi
+  done
+  mkdir /sys/fs/cgroup/systemd
+  mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd || return 1
+  [ "$1" = v1 ] && return
+  mkdir /sys/fs/cgroup/unified
+  mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+}
+mount_layout hybrid || fail_boot "the hybrid cgroup layout"
 # The modules the tests need that this kernel has as modules (FUSE up to Debian 12), in the order
 # run.sh found them (dependencies first); a kernel that builds them in lists none.
 while read -r module; do
@@ -260,6 +276,33 @@ for mode in $MODES; do
     echo "VM-WEDGED mode=$mode: tasks that SIGKILL cannot end; the modes after it are not run"
     break
   fi
+done
+# The layout-sensitive tests (tools/layout.sh --print-filter) in each other layout (LAYOUTS),
+# in the first mode: /sys/fs/cgroup is rebuilt for each (the guest is ours; the host uses private
+# mount namespaces instead). Skips are expected there (a v1-freezer test in v2 only); each is
+# listed with gtest's reason.
+for layout in $LAYOUTS; do
+  [ "${wedged:-0}" = 1 ] && break
+  echo "VM-LAYOUT-START layout=$layout mode=$first_mode filter=$LAYOUT_FILTER"
+  if ! mount_layout "$layout"; then
+    echo "VM-LAYOUT-RESULT layout=$layout mode=$first_mode ran=0 passed=0 failed=0 skipped=0 exit=mount"
+    continue
+  fi
+  echo "VM-LAYOUT layout=$layout: $(awk '$3 ~ /^cgroup2?$/ { printf "%s(%s) ", $2, $3 }' /proc/mounts)"
+  out=/tmp/out.layout-$layout
+  start=$(cut -d' ' -f1 /proc/uptime)
+  run_suite "$first_mode" "$LAYOUT_FILTER" "$out" || wedged=1
+  seconds=$(echo "$start $(cut -d' ' -f1 /proc/uptime)" | awk '{printf "%.0f", $2 - $1}')
+  list_tests "$out" FAILED "$first_mode" | sed "s/^VM-FAILED /VM-LAYOUT-FAILED layout=$layout /"
+  # gtest prints a skip's reason on the line before "[  SKIPPED ]".
+  awk -v L="$layout" '/^\[  SKIPPED \] .*\(/ { print "VM-LAYOUT-SKIPPED layout=" L " test=" $4 ": " prev }
+                       { if ($0 !~ /^\[/ && $0 != "") prev = $0 }' "$out" | sed 's/: Skipped$//'
+  echo "VM-LAYOUT-RESULT layout=$layout mode=$first_mode" \
+    "ran=$(summary_count "$out" ========== ' from .* ran\.')" \
+    "passed=$(summary_count "$out" '  PASSED  ' '\.')" \
+    "failed=$(summary_count "$out" '  FAILED  ' ', listed below')" \
+    "skipped=$(summary_count "$out" '  SKIPPED ' ', listed below')" \
+    "exit=$(cat "$out.exit") seconds=$seconds"
 done
 echo VM-DONE
 sync

@@ -43,6 +43,13 @@
 #                         every task's state, wchan and kernel stack (VM-STALL lines, repeated at
 #                         the end of this script's output); a task that cannot be killed ends the
 #                         run there, and the modes after it get no result
+#   --layouts "v2 v1"     after the modes, rebuild the guest's /sys/fs/cgroup in each of these
+#                         cgroup layouts (v2, v1, hybrid; see tools/layout.sh) and run
+#                         LAYOUT_TESTS below there in the first mode; prints one line per layout
+#                         and every skip with its reason (skips of a test whose hierarchy the
+#                         layout lacks are expected); fails if a test failed or none ran
+#   --layout-tests all    with --layouts: every layout-sensitive test (tools/layout.sh
+#                         --print-filter, less the excluded ones) instead of LAYOUT_TESTS
 #   --repeat N            run each mode's suite N times (gtest --gtest_repeat), to chase a flake
 #   --bench N             instead of the suite: the unrelated-write benchmark, N 1-byte writes to
 #                         /dev/null per run, 5 interleaved rounds without the probe and with it
@@ -141,6 +148,17 @@ ONCE=(
   'KretprobeMisses.*'
 )
 
+# The layout-sensitive tests the guest runs in each --layouts layout: the probe's own cgroup
+# paths (freeze and procs writes, errno, churn, the FUSE stall and the task scan) and the demo,
+# about 60 s per layout in the 6.1 guest (v2 59 s, v1 61 s). The rest of tools/layout.sh's list
+# (runc's pause paths, watch's outputs, doctor, attach modes, start writes nothing: about 120-170 s
+# more per layout there) runs in every layout on the host (ctest layout.*), or with
+# --layout-tests all.
+LAYOUT_TESTS=(
+  'FreezeWriteTest.*' 'ProcsWriteTest.*' 'WriteErrorsTest.*' 'ChurnTest.*' 'FreezeStallTest.*'
+  'TaskScanTest.*' 'HangFuseTest.HeldReadBlocks*' 'CommandLine.DemoSeesEveryWriteItMakes'
+)
+
 BUILD=$ROOT/build
 SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 TESTS_KIND=all
@@ -152,6 +170,8 @@ REPEAT=1
 VERBOSE=0
 BENCH_WRITES=""
 PANIC_IN=""
+LAYOUTS=""
+LAYOUT_KIND=""
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
   echo "Excluded by default, with the reasons:"
@@ -167,6 +187,8 @@ while (($#)); do
     --mode-timeout) MODE_TIMEOUT=$2; shift 2 ;;
     --stall-timeout) STALL_TIMEOUT=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
+    --layouts) LAYOUTS=$2; shift 2 ;;
+    --layout-tests) LAYOUT_KIND=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
     --bench) BENCH_WRITES=$2; shift 2 ;;
     --panic-in) PANIC_IN=$2; shift 2 ;;
@@ -187,6 +209,14 @@ for m in "${MODE_LIST[@]}"; do
   [[ -z ${seen[$m]:-} ]] || usage_error "mode $m given twice"
   seen[$m]=1
 done
+for l in $LAYOUTS; do
+  [[ $l == v2 || $l == v1 || $l == hybrid ]] || usage_error "unknown layout '$l' (v2, v1, hybrid)"
+done
+[[ -z $LAYOUT_KIND || $LAYOUT_KIND == all ]] || usage_error "--layout-tests takes all"
+LAYOUT_FILTER="$(IFS=:; echo "${LAYOUT_TESTS[*]}")"
+if [[ $LAYOUT_KIND == all ]]; then
+  LAYOUT_FILTER="$(bash "$ROOT/tools/layout.sh" --print-filter)-$(IFS=:; echo "${EXCLUDED[*]}")"
+fi
 [[ $SUITE =~ ^[a-z][a-z0-9-]*$ ]] || usage_error "--kernel needs a Debian suite name"
 [[ -z $PANIC_IN || -n ${seen[$PANIC_IN]:-} ]] || usage_error "--panic-in needs one of the modes"
 [[ $TESTS_KIND == all || $TESTS_KIND == kernel ]] || usage_error "--tests is all or kernel"
@@ -250,8 +280,8 @@ add_program /bin/cat
 if [[ -n $BENCH_WRITES ]]; then
   cc -O2 -static -o "$STAGE/opt/freezeprobe/write_loop" "$ROOT/tools/bench/write_loop.c"
 fi
-# Writes the guest's settings for modes "$1" (crashing as mode "$2" starts) into the initramfs
-# and packs it.
+# Writes the guest's settings for modes "$1" (crashing as mode "$2" starts) and layouts "$3"
+# into the initramfs and packs it.
 pack_initramfs() {
   {
     echo "BENCH_WRITES='$BENCH_WRITES'"
@@ -264,20 +294,22 @@ pack_initramfs() {
     echo "MODE_TIMEOUT=$MODE_TIMEOUT"
     echo "STALL_TIMEOUT=$STALL_TIMEOUT"
     echo "REPEAT=$REPEAT"
+    echo "LAYOUTS='$3'"
+    echo "LAYOUT_FILTER='$LAYOUT_FILTER'"
   } >"$STAGE/etc/vm-test.conf"
   (cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
     gzip -1 >"$WORK/initramfs.cpio.gz"
 }
 
 # --- boot ---
-# Boots one guest that runs modes "$1", its console to file $2 (crashing as mode "$3" starts);
-# sets qemu_status and HOST_TIMEOUT.
+# Boots one guest that runs modes "$1" then layouts "$4", its console to file $2 (crashing as
+# mode "$3" starts); sets qemu_status and HOST_TIMEOUT.
 boot_guest() {
   local modes count
   modes=$1
-  read -r -a count <<<"$modes"
+  read -r -a count <<<"$modes $4"
   HOST_TIMEOUT=$((${#count[@]} * MODE_TIMEOUT + 120))
-  pack_initramfs "$modes" "${3:-}"
+  pack_initramfs "$modes" "${3:-}" "${4:-}"
   echo "vm: booting $KVER under TCG, modes: $modes (console: $2, limit ${HOST_TIMEOUT}s)"
   local qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nographic -no-reboot -nic none
     -kernel "$KDIR/vmlinuz" -initrd "$WORK/initramfs.cpio.gz"
@@ -315,8 +347,9 @@ panic_line() {
 LOG=$WORK/console.log
 PANICKED_LOG=$WORK/console.panicked.log
 rm -f "$PANICKED_LOG"
+read -r -a LAYOUT_LIST <<<"$LAYOUTS"
 start=$(date +%s)
-boot_guest "${MODE_LIST[*]}" "$LOG" "$PANIC_IN"
+boot_guest "${MODE_LIST[*]}" "$LOG" "$PANIC_IN" "$LAYOUTS"
 console=$(clean_console "$LOG")
 # A guest kernel that panics or oopses in a mode (under TCG, "Oops: int3" has hit a text-poke
 # breakpoint of the kernel's own code patching) leaves that mode and the later ones without a
@@ -332,7 +365,13 @@ if [[ -z $BENCH_WRITES && -n $panic ]]; then
   for m in "${MODE_LIST[@]}"; do
     [[ -n $(result_line "$m" "$console") ]] || missing+=("$m")
   done
-  if ((${#missing[@]})); then
+  # The layouts run after the modes: those without a whole result line run again too.
+  missing_layouts=()
+  for l in "${LAYOUT_LIST[@]}"; do
+    grep -qE "^VM-LAYOUT-RESULT layout=$l .* exit=[^ ]+( seconds=[0-9]+)?\$" <<<"$console" ||
+      missing_layouts+=("$l")
+  done
+  if ((${#missing[@]} + ${#missing_layouts[@]})); then
     mv "$LOG" "$PANICKED_LOG"
     for m in "${missing[@]}"; do
       grep -E "^VM-RESULT mode=$m " <<<"$console" | sed 's/^/vm: its result line, cut by the panic: /' || true
@@ -346,7 +385,11 @@ if [[ -z $BENCH_WRITES && -n $panic ]]; then
     done
     first_console=$console
     RERUN=" ${missing[*]} "
-    boot_guest "${missing[*]}" "$LOG"
+    for l in "${missing_layouts[@]}"; do
+      echo "vm: GUEST PANIC kernel=$KVER layout=$l: no result; the guest kernel said: $panic;" \
+        "running this layout again in a fresh guest"
+    done
+    boot_guest "${missing[*]}" "$LOG" "" "${missing_layouts[*]}"
     console=$(clean_console "$LOG")
     panic=$(panic_line "$console")
     if [[ -n $panic ]]; then
@@ -400,6 +443,23 @@ for m in "${MODE_LIST[@]}"; do
       sed 's/^VM-ATTACH-FAILED mode=[^ ]* /    cannot attach: /' || true
     grep -E "^VM-FAILED mode=$m " <<<"$console" | sed 's/^VM-FAILED /    FAILED /' || true
     grep -E "^VM-SKIPPED mode=$m " <<<"$console" | sed 's/^VM-SKIPPED /    SKIPPED /' || true
+  fi
+  unset r
+done
+for l in "${LAYOUT_LIST[@]}"; do
+  line=$(grep -E "^VM-LAYOUT-RESULT layout=$l " <<<"$console" | tail -n1 || true)
+  if [[ -z $line ]]; then
+    echo "  kernel=$KVER layout=$l: NO RESULT (the guest never finished this layout)"
+    status=1
+    continue
+  fi
+  echo "  kernel=$KVER ${line#VM-LAYOUT-RESULT }"
+  grep -E "^VM-LAYOUT-SKIPPED layout=$l " <<<"$console" | sed 's/^VM-LAYOUT-SKIPPED /    skipped /' || true
+  declare -A r=()
+  for kv in ${line#VM-LAYOUT-RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+  if [[ ${r[exit]:-} != 0 || ${r[failed]:-} != 0 || ${r[ran]:-0} == 0 ]]; then
+    status=1
+    grep -E "^VM-LAYOUT-FAILED layout=$l " <<<"$console" | sed 's/^VM-LAYOUT-FAILED /    FAILED /' || true
   fi
   unset r
 done

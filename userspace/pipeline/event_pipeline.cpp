@@ -2,6 +2,8 @@
 
 #include "written_value.h"
 
+#include <algorithm>
+
 namespace freezeprobe {
 
 EventPipeline::EventPipeline(CgroupResolver &resolver, WallClock clock, TrackerConfig tracker,
@@ -92,8 +94,16 @@ void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now, bool blo
     if (!h || !p.cgroup.path)
         return;
     auto &looks = looks_[p.key];
-    auto blocker_interval =
-        p.has_blockers ? timers_.blocker_rescan_interval_ns : timers_.blocker_sample_interval_ns;
+    // Sampled until two scans in a row find the same blockers (a task on its way to frozen,
+    // runnable but not yet run, is found by the first only), then rescanned ever less often.
+    auto blocker_interval = timers_.blocker_sample_interval_ns;
+    if (p.has_blockers && looks.unchanged > 0) {
+        blocker_interval = timers_.blocker_rescan_interval_ns;
+        for (unsigned i = 1;
+             i < looks.unchanged && blocker_interval < timers_.blocker_rescan_max_interval_ns; ++i)
+            blocker_interval *= 2;
+        blocker_interval = std::min(blocker_interval, timers_.blocker_rescan_max_interval_ns);
+    }
     bool want_blockers = now - p.start_ns >= timers_.blocker_sample_after_ns &&
                          now - looks.blockers >= blocker_interval;
     if (!want_blockers && (blockers_only || now - looks.state < timers_.state_check_interval_ns))
@@ -116,8 +126,14 @@ void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now, bool blo
         builder_.name(b.container);
     bool freezing =
         scan.freezing ? *scan.freezing : read_state_(*h, *p.cgroup.path) == FreezeState::freezing;
-    if (freezing)
-        tracker_.set_blockers(p.key, std::move(scan.blockers));
+    if (!freezing)
+        return; // a look during a thaw says nothing about what holds the freeze up
+    std::vector<std::uint32_t> found;
+    for (auto &b : scan.blockers)
+        found.push_back(b.tid);
+    looks.unchanged = p.has_blockers && found == looks.found ? looks.unchanged + 1 : 0;
+    looks.found = std::move(found);
+    tracker_.set_blockers(p.key, std::move(scan.blockers));
 }
 
 void EventPipeline::tick(std::uint64_t now) {

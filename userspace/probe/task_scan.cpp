@@ -8,7 +8,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <unistd.h>
 #include <vector>
 
@@ -36,6 +38,13 @@ bool kernel_parameterises_task_iterators() {
     bool found = btf__find_by_name_kind(vmlinux, "bpf_iter_task_type", BTF_KIND_ENUM) >= 0;
     btf__free(vmlinux);
     return found;
+}
+
+// FREEZEPROBE_TASK_SCAN=walk makes this kernel scan as one before 6.1 does (one walk of every
+// task), so that the older kernels' cost can be measured here (freezeprobe_scan_bench --walk).
+bool walk_forced() {
+    const char *how = std::getenv("FREEZEPROBE_TASK_SCAN");
+    return how && std::string_view(how) == "walk";
 }
 
 // Appends what one iterator instance of link wrote.
@@ -82,7 +91,7 @@ std::unique_ptr<TaskScanner> TaskScanner::load() {
     if (!impl->link)
         throw ProbeError(std::string("attaching the task iterator: ") + std::strerror(errno),
                          errno);
-    impl->single_tasks = kernel_parameterises_task_iterators();
+    impl->single_tasks = kernel_parameterises_task_iterators() && !walk_forced();
     return std::unique_ptr<TaskScanner>(new TaskScanner(std::move(impl)));
 }
 

@@ -40,7 +40,8 @@ class TaskScanner {
     // one walk of every task.
     std::map<std::uint32_t, TaskFreezeState> snapshot(const std::vector<std::uint32_t> &tids) const;
     static constexpr std::size_t max_single_task_iterations = 256;
-    // Whether snapshot(tids) iterates task by task here.
+    // Whether snapshot(tids) iterates task by task here (never with FREEZEPROBE_TASK_SCAN=walk in
+    // the environment, which measures the walk kernels before 6.1 make on a newer one).
     bool iterates_single_tasks() const;
 
   private:
