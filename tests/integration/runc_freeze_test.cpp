@@ -268,9 +268,9 @@ TEST_F(RuncHeldTest, PauseLeftPausedIsReportedHeld) {
 }
 
 TEST_F(RuncHeldTest, RuncKilledInsideItsFreezeLoopLeavesTheFreezeHeld) {
-    FuseHeldContainer held(spec({"/bin/cat", "/hang/hang"}));
-    auto &container = held.container;
-    ASSERT_TRUE(held.fuse.wait_for_held_reads(1, 10s));
+    FuseHeldContainer fuse_held(spec({"/bin/cat", "/hang/hang"}));
+    auto &container = fuse_held.container;
+    ASSERT_TRUE(fuse_held.fuse.wait_for_held_reads(1, 10s));
     auto state_file = v1().mount_point + v1_container_path(pod_, id_) + "/freezer.state";
 
     // runc thaws for 10 ms every 50 tries; a SIGKILL then leaves the cgroup thawed, not held.
