@@ -664,6 +664,21 @@ TEST_F(EventPipelineTest, AnAbortedEpisodeReadsItsForksAndANewOneWatchesAgain) {
     EXPECT_EQ(forks.watched[1], (std::pair<int, std::uint64_t>(2, child_id_)));
 }
 
+TEST_F(EventPipelineTest, AFreezeAlreadyReportedFrozenIsNotWatched) {
+    FakeForkCounts forks;
+    pipeline_->set_fork_counter(forks.counter());
+    auto n = cgroup(CgroupOp::notify_frozen, 0, child_id_, "/demo/child");
+    n.mono_ns = 9 * ms;
+    n.val = 1;
+    feed(n); // the notification fired inside the write, whose record comes second
+    auto w = write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1");
+    w.mono_ns = 8 * ms;
+    build(w);
+    ASSERT_EQ(episodes().size(), 1u);
+    EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).outcome, EpisodeOutcome::frozen);
+    EXPECT_TRUE(forks.watched.empty()) << "nothing would let go of it";
+}
+
 TEST_F(EventPipelineTest, WithoutAForkCounterEpisodesCountNoForks) {
     write_v1_state("FROZEN\n", 1'000 * ms);
     events_.clear();

@@ -94,9 +94,12 @@ void EventPipeline::on_io(const IoRecord &r) {
         auto freeze = freeze_request(r.file == ControlFile::freezer_state, r.data);
         if (ok && freeze) {
             bool starts = *freeze && !tracker_.has_episode(key);
-            emit(tracker_.on_freeze_request(key, cgroup, r.mono_ns, builder_.writer(r), *freeze));
-            if (starts)
+            auto reports =
+                tracker_.on_freeze_request(key, cgroup, r.mono_ns, builder_.writer(r), *freeze);
+            // Not when it froze at once (a v2 notification came first): no report would end it.
+            if (starts && reports.empty())
                 watch_forks(key);
+            emit(reports);
         }
         return;
     }
