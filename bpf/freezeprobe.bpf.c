@@ -8,7 +8,8 @@
  * and cgroup functions with fentry/fexit or kprobes (kernfs_hooks.bpf.h). The
  * loader loads one mode's programs. In every mode the kernel's cgroup
  * tracepoints below report freeze transitions, migrations and cgroup
- * creation/removal. Every record goes through one ring buffer; records that
+ * creation/removal, and sched_process_fork counts forks into cgroups whose
+ * freeze is pending (fork_count.bpf.h). Every record goes through one ring buffer; records that
  * do not fit are counted in lost_events.
  */
 #include "vmlinux.h"
@@ -21,6 +22,7 @@
 #include "cgroup_file.bpf.h"
 #include "syscall_hooks.bpf.h"
 #include "kernfs_hooks.bpf.h"
+#include "fork_count.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

@@ -115,4 +115,22 @@ struct fp_task_state {
 	__u32 v2_freezing;
 };
 
+/*
+ * Forks into a cgroup whose freeze is pending (fork_count.bpf.h): not records but two maps the
+ * loader fills and reads. freeze_pending is keyed with pid 0, fork_forkers by forking process.
+ */
+#define FP_FORK_CGROUPS 1024
+#define FP_FORK_FORKERS 4096
+
+struct fp_fork_key {
+	__u64 cgroup_id; /* kernfs id of the cgroup's directory */
+	__u32 version;	 /* 1: the v1 freezer hierarchy, 2: the unified hierarchy */
+	__u32 pid;	 /* fork_forkers: the forking process (tgid); 0 in freeze_pending */
+};
+
+struct fp_forker {
+	__u64 forks;
+	char comm[FP_COMM_LEN]; /* at its first counted fork */
+};
+
 #endif /* FREEZEPROBE_EVENTS_H */

@@ -389,3 +389,31 @@ TEST(EpisodeTracker, JoinersAreKeptPerWriterWithTheirCount) {
 
 } // namespace
 } // namespace freezeprobe
+
+namespace freezeprobe {
+namespace {
+
+TEST(EpisodeTracker, ForksSetForAnEpisodeAreInItsStallAndItsReports) {
+    EpisodeTracker t;
+    t.set_forks(key, 5, {}); // no episode: nothing kept
+    t.on_freeze_request(key, ref(), 0, runc, true);
+    EXPECT_TRUE(t.has_episode(key));
+    t.set_forks(key, 40, {Forker{90, "sh", 38}, Forker{91, "make", 2}});
+    auto stalls = t.due_stalls(600 * ms);
+    ASSERT_EQ(stalls.size(), 1u);
+    EXPECT_EQ(stalls[0].counts.forks, 40u);
+    EXPECT_EQ(stalls[0].forkers.size(), 2u);
+    t.set_forks(key, 41, {Forker{90, "sh", 39}, Forker{91, "make", 2}}); // replaces, not adds
+    auto frozen = t.on_state_read(key, 700 * ms, "FROZEN\n", false);
+    ASSERT_EQ(frozen.size(), 1u);
+    EXPECT_EQ(frozen[0].counts.forks, 41u);
+    EXPECT_EQ(frozen[0].forkers[0], (Forker{90, "sh", 39}));
+    auto thawed = t.on_freeze_request(key, ref(), 800 * ms, runc, false);
+    ASSERT_EQ(thawed.size(), 1u);
+    EXPECT_EQ(thawed[0].outcome, EpisodeOutcome::thawed);
+    EXPECT_EQ(thawed[0].counts.forks, 41u) << "the thawed report keeps the episode's forks";
+    EXPECT_FALSE(t.has_episode(key));
+}
+
+} // namespace
+} // namespace freezeprobe

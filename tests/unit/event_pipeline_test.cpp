@@ -620,3 +620,127 @@ TEST_F(EventPipelineTest, BlockersOfAScanThatSawNoFreezeAreDiscarded) {
 
 } // namespace
 } // namespace freezeprobe
+
+namespace freezeprobe {
+namespace {
+
+// A fake of the kernel's fork counting: what the pipeline watched, read and let go.
+struct FakeForkCounts {
+    std::vector<std::pair<int, std::uint64_t>> watched;
+    std::vector<bool> tallies; // the unwatch flag of each read
+    EventPipeline::ForkCount count;
+    EventPipeline::ForkCounter counter() {
+        return {[this](int version, std::uint64_t id) {
+                    watched.emplace_back(version, id);
+                    return true;
+                },
+                [this](int, std::uint64_t, bool unwatch) {
+                    tallies.push_back(unwatch);
+                    return count;
+                }};
+    }
+};
+
+TEST_F(EventPipelineTest, ForksAreWatchedFromTheFreezeRequestUntilTheEpisodeFreezes) {
+    FakeForkCounts forks;
+    pipeline_->set_fork_counter(forks.counter());
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    ASSERT_EQ(forks.watched.size(), 1u);
+    EXPECT_EQ(forks.watched[0], (std::pair<int, std::uint64_t>(1, container_id_)));
+    // runc's inner thaw and freeze continue the episode: no second watch.
+    write_v1_state("THAWED\n", 1'010 * ms);
+    write_v1_state("FROZEN\n", 1'020 * ms);
+    EXPECT_EQ(forks.watched.size(), 1u);
+    // Ten forkers, unsorted: the busiest eight are kept, busiest first.
+    forks.count.forks = 100;
+    for (std::uint32_t i = 0; i < 10; ++i)
+        forks.count.forkers.push_back(Forker{500 + i, "sh", i + 1});
+    state_ = FreezeState::freezing;
+    events_.clear();
+    pipeline_->tick(1'600 * ms);
+    auto stalls = episodes();
+    ASSERT_EQ(stalls.size(), 1u);
+    auto &stall = std::get<FreezeStall>(stalls[0].body);
+    EXPECT_EQ(stall.counts.forks, 100u);
+    ASSERT_EQ(stall.forkers.size(), EpisodeTracker::max_forkers);
+    EXPECT_EQ(stall.forkers[0], (Forker{509, "sh", 10}));
+    EXPECT_EQ(stall.forkers[7], (Forker{502, "sh", 3}));
+    EXPECT_EQ(forks.tallies, std::vector<bool>{false}) << "a stall reads without letting go";
+
+    forks.count.forks = 120;
+    state_ = FreezeState::frozen;
+    events_.clear();
+    pipeline_->tick(1'700 * ms);
+    auto done = episodes();
+    ASSERT_EQ(done.size(), 1u);
+    auto &episode = std::get<FreezeEpisode>(done[0].body);
+    EXPECT_EQ(episode.outcome, EpisodeOutcome::frozen);
+    EXPECT_EQ(episode.counts.forks, 120u);
+    EXPECT_NE(episode.diagnosis.find("120 tasks were forked in it while it was pending, by "
+                                     "sh[509] (10)"),
+              std::string::npos)
+        << episode.diagnosis;
+    EXPECT_EQ(forks.tallies, (std::vector<bool>{false, true})) << "the end of freezing lets go";
+
+    // A freeze request on the frozen cgroup starts no new count; the thaw reports the same.
+    write_v1_state("FROZEN\n", 1'800 * ms);
+    EXPECT_EQ(forks.watched.size(), 1u);
+    forks.count.forks = 0;
+    events_.clear();
+    write_v1_state("THAWED\n", 1'900 * ms);
+    auto thawed = episodes();
+    ASSERT_EQ(thawed.size(), 1u);
+    EXPECT_EQ(std::get<FreezeEpisode>(thawed[0].body).counts.forks, 120u);
+    EXPECT_EQ(forks.tallies.size(), 2u);
+}
+
+TEST_F(EventPipelineTest, AnAbortedEpisodeReadsItsForksAndANewOneWatchesAgain) {
+    FakeForkCounts forks;
+    pipeline_->set_fork_counter(forks.counter());
+    auto w = write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1");
+    w.mono_ns = 10 * ms;
+    build(w);
+    auto t = write(v2_dev, child_id_, ControlFile::cgroup_freeze, "0");
+    t.mono_ns = 20 * ms;
+    build(t);
+    forks.count = {3, {Forker{77, "bash", 3}}};
+    events_.clear();
+    pipeline_->tick(300 * ms);
+    auto done = episodes();
+    ASSERT_EQ(done.size(), 1u);
+    auto &episode = std::get<FreezeEpisode>(done[0].body);
+    EXPECT_EQ(episode.outcome, EpisodeOutcome::aborted);
+    EXPECT_EQ(episode.counts.forks, 3u);
+    EXPECT_NE(episode.diagnosis.find("a fork storm"), std::string::npos) << episode.diagnosis;
+    EXPECT_EQ(forks.tallies, std::vector<bool>{true});
+    w.mono_ns = 400 * ms;
+    build(w);
+    EXPECT_EQ(forks.watched.size(), 2u) << "the next episode is counted afresh";
+    EXPECT_EQ(forks.watched[1], (std::pair<int, std::uint64_t>(2, child_id_)));
+}
+
+TEST_F(EventPipelineTest, AFreezeAlreadyReportedFrozenIsNotWatched) {
+    FakeForkCounts forks;
+    pipeline_->set_fork_counter(forks.counter());
+    auto n = cgroup(CgroupOp::notify_frozen, 0, child_id_, "/demo/child");
+    n.mono_ns = 9 * ms;
+    n.val = 1;
+    feed(n); // the notification fired inside the write, whose record comes second
+    auto w = write(v2_dev, child_id_, ControlFile::cgroup_freeze, "1");
+    w.mono_ns = 8 * ms;
+    build(w);
+    ASSERT_EQ(episodes().size(), 1u);
+    EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).outcome, EpisodeOutcome::frozen);
+    EXPECT_TRUE(forks.watched.empty()) << "nothing would let go of it";
+}
+
+TEST_F(EventPipelineTest, WithoutAForkCounterEpisodesCountNoForks) {
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    events_.clear();
+    pipeline_->finish(2'000 * ms);
+    ASSERT_EQ(episodes().size(), 1u);
+    EXPECT_EQ(std::get<FreezeEpisode>(episodes()[0].body).counts.forks, 0u);
+}
+
+} // namespace
+} // namespace freezeprobe

@@ -360,7 +360,7 @@ TEST(JsonOutput, StallBlockerCarriesItsCauseAndTheJoiners) {
                                     std::nullopt, std::nullopt};
     FreezeStall stall{
         600'000'000, EpisodeCounts{3, 0, 2, 2}, Task{100, 101, "runc"}, {b, unresolved},
-        "d",         {Joiner{300, "runc", 2}}};
+        "d",         {Joiner{300, "runc", 2}},  {Forker{90, "sh", 40}}};
     auto line = to_json_line(Event{t_ns, kube_cgroup(), stall});
     auto j = parse_line(line);
     expect_common_keys(line, j, "freeze_stall");
@@ -379,6 +379,9 @@ TEST(JsonOutput, StallBlockerCarriesItsCauseAndTheJoiners) {
     EXPECT_TRUE(u["hint"].is_null());
     ASSERT_EQ(j["joiners"].size(), 1u);
     EXPECT_EQ(j["joiners"][0], (json{{"pid", 300}, {"comm", "runc"}, {"joins", 2}}));
+    EXPECT_EQ(j["forks"], 0) << "the counts as given";
+    ASSERT_EQ(j["forkers"].size(), 1u);
+    EXPECT_EQ(j["forkers"][0], (json{{"pid", 90}, {"comm", "sh"}, {"forks", 40}}));
 }
 
 TEST(JsonOutput, FreezeHeld) {

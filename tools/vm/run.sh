@@ -115,6 +115,10 @@ KERNEL_TESTS=(
   # The task iterator's view of each task's freezer request (task_struct's state field was renamed
   # in 5.14; the v1 freezer's fields are read through CO-RE).
   'TaskScanTest.*'
+  # Forks into a freezing cgroup, counted by the sched_process_fork hook (task_struct->cgroups,
+  # the v1 freezer's css through CO-RE) against the freezer of each kernel; runc's v1 loop against
+  # a fork storm (does the old freezer ever freeze?).
+  'ForkStormTest.*'
   # Ring-buffer losses counted and reported.
   'LostEvents.*'
   # The tracepoint mode's in-kernel filter learns kernfs' file_operations on this kernel.

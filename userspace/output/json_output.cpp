@@ -64,6 +64,7 @@ void write_blockers(JsonWriter &w, const std::vector<Blocker> &blockers) {
 void write_counts(JsonWriter &w, const EpisodeCounts &c) {
     w.key("writes").value(c.writes).key("reads").value(c.reads);
     w.key("joins").value(c.joins).key("thaws").value(c.thaws);
+    w.key("forks").value(c.forks);
 }
 
 void write_error(JsonWriter &w, int err) {
@@ -96,6 +97,13 @@ template <typename Report> void write_findings(JsonWriter &w, const Report &r) {
     for (auto &j : r.joiners) {
         w.begin_object();
         w.key("pid").value(j.pid).key("comm").value(j.comm).key("joins").value(j.joins);
+        w.end_object();
+    }
+    w.end_array();
+    w.key("forkers").begin_array();
+    for (auto &f : r.forkers) {
+        w.begin_object();
+        w.key("pid").value(f.pid).key("comm").value(f.comm).key("forks").value(f.forks);
         w.end_object();
     }
     w.end_array();

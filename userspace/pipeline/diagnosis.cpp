@@ -52,22 +52,54 @@ std::string writer_text(const Task &w) {
     return text;
 }
 
-// "; 40 processes joined while it was freezing, written by runc[4242] (38) and containerd-shim[77]
-// (2)": tasks joining a freezing cgroup are what runc's retry loop cannot outrun on old kernels,
-// and a scan then names whichever newcomer it caught.
-std::string joins_text(const EpisodeCounts &c, const std::vector<Joiner> &joiners, bool froze) {
-    if (c.joins == 0)
-        return "";
-    auto text = fmt::format("; {} process{} joined while it was {}", c.joins,
-                            c.joins == 1 ? "" : "es", froze ? "pending" : "freezing");
-    for (std::size_t i = 0; i < joiners.size(); ++i)
+// "A[1] (3), B[2] (2) and C[3] (1)", then ", and others (N)" for what the list leaves out.
+template <typename Who, typename Count>
+std::string who_text(const std::vector<Who> &who, Count count, std::uint64_t total) {
+    std::string text;
+    std::uint64_t listed = 0;
+    for (std::size_t i = 0; i < who.size(); ++i) {
         text += fmt::format("{}{}[{}] ({})",
-                            i == 0                    ? ", written by "
-                            : i + 1 == joiners.size() ? " and "
-                                                      : ", ",
-                            escape_for_terminal(joiners[i].comm), joiners[i].pid, joiners[i].joins);
-    if (!froze && c.joins >= 2)
-        text += ": a join storm, so blockers named below may be newcomers rather than the cause";
+                            i == 0                ? ""
+                            : i + 1 == who.size() ? " and "
+                                                  : ", ",
+                            escape_for_terminal(who[i].comm), who[i].pid, count(who[i]));
+        listed += count(who[i]);
+    }
+    if (!who.empty() && total > listed)
+        text += fmt::format(", and others ({})", total - listed);
+    return text;
+}
+
+// "; 40 processes joined while it was freezing, written by runc[4242] (38) and containerd-shim[77]
+// (2); 300 tasks were forked in it while it was freezing, by sh[90] (300)": tasks joining or being
+// forked into a freezing cgroup are what runc's retry loop cannot outrun on old kernels, and a scan
+// then names whichever newcomer it caught.
+std::string joins_text(const EpisodeCounts &c, const std::vector<Joiner> &joiners,
+                       const std::vector<Forker> &forkers, bool froze) {
+    if (c.joins == 0 && c.forks == 0)
+        return "";
+    const char *phase = froze ? "pending" : "freezing";
+    std::string text;
+    if (c.joins) {
+        text += fmt::format("; {} process{} joined while it was {}", c.joins,
+                            c.joins == 1 ? "" : "es", phase);
+        if (!joiners.empty())
+            text += ", written by " + who_text(
+                                          joiners, [](auto &j) { return j.joins; }, c.joins);
+    }
+    if (c.forks) {
+        text += fmt::format("; {} task{} forked in it while it was {}", c.forks,
+                            c.forks == 1 ? " was" : "s were", phase);
+        if (!forkers.empty())
+            text += ", by " + who_text(
+                                  forkers, [](auto &f) { return f.forks; }, c.forks);
+    }
+    if (!froze && c.joins + c.forks >= 2)
+        text += fmt::format(": a {} storm, so blockers named below may be newcomers rather than "
+                            "the cause",
+                            c.forks == 0   ? "join"
+                            : c.joins == 0 ? "fork"
+                                           : "join and fork");
     return text;
 }
 
@@ -129,7 +161,7 @@ std::string describe_blocker(const Blocker &b) {
 std::string stall_diagnosis(const CgroupRef &cgroup, const FreezeStall &s) {
     return fmt::format("Freeze of {} requested by {} is still pending after {} ({}){}; {}.",
                        cgroup_subject(cgroup), writer_text(s.writer), human_duration(s.elapsed_ns),
-                       counts_text(s.counts), joins_text(s.counts, s.joiners, false),
+                       counts_text(s.counts), joins_text(s.counts, s.joiners, s.forkers, false),
                        blockers_text(s.blockers));
 }
 
@@ -149,13 +181,14 @@ std::string episode_diagnosis(const CgroupRef &cgroup, const FreezeEpisode &e) {
     switch (e.outcome) {
     case EpisodeOutcome::frozen:
         return fmt::format("{} completed in {} ({}){}.", who, took, counts_text(e.counts),
-                           joins_text(e.counts, e.joiners, true));
+                           joins_text(e.counts, e.joiners, e.forkers, true));
     case EpisodeOutcome::thawed:
         return fmt::format("{} was thawed {} after it was asked for ({}).", who, took,
                            counts_text(e.counts));
     case EpisodeOutcome::aborted:
         return fmt::format("{} was given up after {} without ever completing ({}){}; {}.", who,
-                           took, counts_text(e.counts), joins_text(e.counts, e.joiners, false),
+                           took, counts_text(e.counts),
+                           joins_text(e.counts, e.joiners, e.forkers, false),
                            blockers_text(e.blockers));
     case EpisodeOutcome::removed:
         return fmt::format("{} ended after {} because the cgroup was removed ({}).", who, took,
@@ -164,7 +197,8 @@ std::string episode_diagnosis(const CgroupRef &cgroup, const FreezeEpisode &e) {
         break;
     }
     return fmt::format("{} was still pending after {} when freezeprobe stopped ({}){}; {}.", who,
-                       took, counts_text(e.counts), joins_text(e.counts, e.joiners, false),
+                       took, counts_text(e.counts),
+                       joins_text(e.counts, e.joiners, e.forkers, false),
                        blockers_text(e.blockers));
 }
 

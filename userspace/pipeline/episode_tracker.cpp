@@ -23,8 +23,8 @@ std::optional<bool> reads_as_frozen(std::string_view content) {
 
 EpisodeReport EpisodeTracker::report(const CgroupKey &key, const Episode &e, EpisodeOutcome outcome,
                                      std::uint64_t end) const {
-    return EpisodeReport{key,      e.cgroup, e.start_ns, end,      outcome,
-                         e.counts, e.writer, e.blockers, e.joiners};
+    return EpisodeReport{key,      e.cgroup, e.start_ns, end,       outcome,
+                         e.counts, e.writer, e.blockers, e.joiners, e.forkers};
 }
 
 std::vector<EpisodeReport> EpisodeTracker::on_freeze_request(const CgroupKey &key,
@@ -118,6 +118,15 @@ void EpisodeTracker::on_join(const CgroupKey &key, const Task &writer) {
         joiners.push_back(Joiner{writer.pid, writer.comm, 1});
 }
 
+void EpisodeTracker::set_forks(const CgroupKey &key, std::uint64_t forks,
+                               std::vector<Forker> forkers) {
+    auto it = episodes_.find(key);
+    if (it == episodes_.end())
+        return;
+    it->second.counts.forks = forks;
+    it->second.forkers = std::move(forkers);
+}
+
 std::vector<EpisodeReport> EpisodeTracker::on_removed(const CgroupKey &key, std::uint64_t time) {
     notified_.erase(key);
     auto it = episodes_.find(key);
@@ -158,8 +167,8 @@ std::vector<StallDue> EpisodeTracker::due_stalls(std::uint64_t now) {
             now - e.start_ns < config_.stall_after_ns)
             continue;
         e.stall_reported = true;
-        out.push_back(
-            StallDue{key, e.cgroup, e.start_ns, e.counts, e.writer, e.blockers, e.joiners});
+        out.push_back(StallDue{key, e.cgroup, e.start_ns, e.counts, e.writer, e.blockers, e.joiners,
+                               e.forkers});
     }
     return out;
 }

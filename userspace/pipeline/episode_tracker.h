@@ -44,6 +44,7 @@ struct EpisodeReport {
     Task writer;
     std::vector<Blocker> blockers;
     std::vector<Joiner> joiners;
+    std::vector<Forker> forkers;
 };
 
 // An episode pending for longer than stall_after, with the last blockers seen.
@@ -55,6 +56,7 @@ struct StallDue {
     Task writer;
     std::vector<Blocker> blockers;
     std::vector<Joiner> joiners;
+    std::vector<Forker> forkers;
 };
 
 // A freeze in effect for longer than held_after, never thawed.
@@ -118,6 +120,12 @@ class EpisodeTracker {
         return became_frozen(key, time);
     }
     void set_blockers(const CgroupKey &key, std::vector<Blocker> blockers);
+    // The forks counted in the kernel for the episode so far (replacing the last count), with at
+    // most max_forkers processes, the busiest (the caller trims).
+    void set_forks(const CgroupKey &key, std::uint64_t forks, std::vector<Forker> forkers);
+    static constexpr std::size_t max_forkers = 8;
+    // An episode exists for the cgroup (freezing, thaw pending or frozen).
+    bool has_episode(const CgroupKey &key) const { return episodes_.contains(key); }
     // The end of the run: pending episodes are reported as open (or aborted if thawed).
     std::vector<EpisodeReport> finish(std::uint64_t now);
 
@@ -145,6 +153,7 @@ class EpisodeTracker {
         Task writer;
         std::vector<Blocker> blockers;
         std::vector<Joiner> joiners;
+        std::vector<Forker> forkers;
     };
     struct Notification {
         std::uint64_t time = 0;

@@ -68,8 +68,8 @@ Event EventBuilder::lost(std::uint64_t count) const {
 
 Event EventBuilder::stall_event(const StallDue &due, std::vector<Blocker> blockers,
                                 std::uint64_t now) const {
-    FreezeStall stall{now - due.start_ns,  due.counts, due.writer,
-                      std::move(blockers), "",         due.joiners};
+    FreezeStall stall{now - due.start_ns, due.counts, due.writer, std::move(blockers), "",
+                      due.joiners,        due.forkers};
     stall.diagnosis = stall_diagnosis(due.cgroup, stall);
     return Event{clock_.from_monotonic(now), due.cgroup, std::move(stall)};
 }
@@ -90,8 +90,8 @@ Event EventBuilder::held_event(const HeldDue &due, std::uint64_t now) const {
 }
 
 Event EventBuilder::episode_event(const EpisodeReport &r) const {
-    FreezeEpisode episode{r.outcome, r.end_ns - r.start_ns, r.counts, r.writer, r.blockers, "",
-                          r.joiners};
+    FreezeEpisode episode{
+        r.outcome, r.end_ns - r.start_ns, r.counts, r.writer, r.blockers, "", r.joiners, r.forkers};
     episode.diagnosis = episode_diagnosis(r.cgroup, episode);
     return Event{clock_.from_monotonic(r.end_ns), r.cgroup, std::move(episode)};
 }

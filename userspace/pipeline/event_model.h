@@ -101,12 +101,22 @@ struct Joiner {
     bool operator==(const Joiner &) const = default;
 };
 
+// A process that created tasks in a cgroup while its freeze was pending (a fork storm), and how
+// many; counted in the kernel (bpf/fork_count.bpf.h).
+struct Forker {
+    std::uint32_t pid = 0;
+    std::string comm;
+    std::uint64_t forks = 0;
+    bool operator==(const Forker &) const = default;
+};
+
 // What a freeze episode has seen so far.
 struct EpisodeCounts {
     std::uint32_t writes = 0; // freeze requests (FROZEN / 1) in the episode
     std::uint32_t thaws = 0;  // thaw requests while it was not frozen (runc thaws every 50 tries)
     std::uint32_t reads = 0;  // reads of freezer.state / cgroup.events by others than freezeprobe
     std::uint32_t joins = 0;  // successful cgroup.procs / tasks / cgroup.threads writes into it
+    std::uint64_t forks = 0;  // tasks created in it (or a descendant) while its freeze was pending
 };
 
 struct FreezeStall {
@@ -116,6 +126,7 @@ struct FreezeStall {
     std::vector<Blocker> blockers;
     std::string diagnosis; // one human paragraph
     std::vector<Joiner> joiners;
+    std::vector<Forker> forkers;
 };
 
 // A freeze left in effect longer than --held-after: nobody thawed it (runc killed between its
@@ -141,6 +152,7 @@ struct FreezeEpisode {
     std::vector<Blocker> blockers; // last seen; empty if it never stalled
     std::string diagnosis;
     std::vector<Joiner> joiners;
+    std::vector<Forker> forkers;
 };
 
 struct Event {

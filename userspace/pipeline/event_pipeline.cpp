@@ -27,16 +27,46 @@ std::vector<Blocker> EventPipeline::resolved(std::vector<Blocker> blockers) cons
     return blockers;
 }
 
+// Forks are counted from the moment the freeze request is processed here (so forks between the
+// write and its record's arrival, usually well under a millisecond, are missed) until the
+// episode's freezing ends: frozen, aborted, removed, or open at the end of the run.
+void EventPipeline::watch_forks(const CgroupKey &key) {
+    if (!forks_.watch || !tracker_.freeze_in_effect(key))
+        return;
+    const Hierarchy *h = builder_.hierarchy_of(key);
+    if (!h || !forks_.watch(h->version, key.second))
+        return;
+    fork_watches_.emplace(key, std::pair(h->version, key.second));
+}
+
+std::optional<EventPipeline::ForkCount> EventPipeline::take_forks(const CgroupKey &key,
+                                                                  bool unwatch) {
+    auto it = fork_watches_.find(key);
+    if (it == fork_watches_.end())
+        return std::nullopt;
+    auto count = forks_.tally(it->second.first, it->second.second, unwatch);
+    std::stable_sort(count.forkers.begin(), count.forkers.end(),
+                     [](const Forker &a, const Forker &b) { return a.forks > b.forks; });
+    if (count.forkers.size() > EpisodeTracker::max_forkers)
+        count.forkers.resize(EpisodeTracker::max_forkers);
+    tracker_.set_forks(key, count.forks, count.forkers);
+    if (unwatch)
+        fork_watches_.erase(it);
+    return count;
+}
+
 void EventPipeline::emit(const std::vector<EpisodeReport> &reports) {
-    for (auto &r : reports) {
+    for (auto r : reports) {
         looks_.erase(r.key);
-        if (r.blockers.empty() || !resolve_causes_) {
-            emit(builder_.episode_event(r));
-            continue;
+        // The tracker made the report before the count was read: read it now (the tracker
+        // keeps it for the thawed report of a frozen episode).
+        if (auto count = take_forks(r.key, true)) {
+            r.counts.forks = count->forks;
+            r.forkers = std::move(count->forkers);
         }
-        auto with_causes = r;
-        with_causes.blockers = resolved(std::move(with_causes.blockers));
-        emit(builder_.episode_event(with_causes));
+        if (!r.blockers.empty() && resolve_causes_)
+            r.blockers = resolved(std::move(r.blockers));
+        emit(builder_.episode_event(r));
     }
 }
 
@@ -62,8 +92,15 @@ void EventPipeline::on_io(const IoRecord &r) {
     if (is_freeze_file(r.file)) {
         emit(builder_.write_event(r, cgroup, false));
         auto freeze = freeze_request(r.file == ControlFile::freezer_state, r.data);
-        if (ok && freeze)
-            emit(tracker_.on_freeze_request(key, cgroup, r.mono_ns, builder_.writer(r), *freeze));
+        if (ok && freeze) {
+            bool starts = *freeze && !tracker_.has_episode(key);
+            auto reports =
+                tracker_.on_freeze_request(key, cgroup, r.mono_ns, builder_.writer(r), *freeze);
+            // Not when it froze at once (a v2 notification came first): no report would end it.
+            if (starts && reports.empty())
+                watch_forks(key);
+            emit(reports);
+        }
         return;
     }
     emit(builder_.write_event(r, cgroup, tracker_.freeze_in_effect(key)));
@@ -140,10 +177,18 @@ void EventPipeline::tick(std::uint64_t now) {
     emit(tracker_.tick(now, alive_));
     for (auto &p : tracker_.pending())
         look_at(p, now, false);
-    for (auto &due : tracker_.due_stalls(now))
+    for (auto &due : tracker_.due_stalls(now)) {
+        if (auto count = take_forks(due.key, false)) {
+            due.counts.forks = count->forks;
+            due.forkers = std::move(count->forkers);
+        }
         emit(builder_.stall_event(due, resolved(due.blockers), now));
-    for (auto &due : tracker_.due_held(now))
+    }
+    for (auto &due : tracker_.due_held(now)) {
+        if (auto count = take_forks(due.key, false))
+            due.counts.forks = count->forks;
         emit(builder_.held_event(due, now));
+    }
 }
 
 void EventPipeline::sample_blockers(std::uint64_t now) {

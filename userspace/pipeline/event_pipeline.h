@@ -57,6 +57,20 @@ class EventPipeline {
     // thawed lives (TrackerConfig::thaw_grace_alive_ns). Without it, thaw_grace_ns alone.
     void set_liveness(EpisodeTracker::Liveness alive) { alive_ = std::move(alive); }
 
+    // The forks of a cgroup counted in the kernel while its freeze is pending (BpfProbe's
+    // watch_forks / fork_tally): watch starts counting (false: not possible), tally reads the
+    // count and the forkers (busiest first) and, with unwatch, stops counting.
+    struct ForkCount {
+        std::uint64_t forks = 0;
+        std::vector<Forker> forkers;
+    };
+    struct ForkCounter {
+        std::function<bool(int version, std::uint64_t cgroup_id)> watch;
+        std::function<ForkCount(int version, std::uint64_t cgroup_id, bool unwatch)> tally;
+    };
+    // Without one, episodes count no forks.
+    void set_fork_counter(ForkCounter counter) { forks_ = std::move(counter); }
+
     void on_record(const Record &record);
     void tick(std::uint64_t now);
     // Between ticks, while a long backlog of records is being read (a slow reader, a burst):
@@ -80,6 +94,9 @@ class EventPipeline {
     void emit(const std::vector<EpisodeReport> &reports);
     void look_at(const PendingEpisode &p, std::uint64_t now, bool blockers_only);
     std::vector<Blocker> resolved(std::vector<Blocker> blockers) const;
+    void watch_forks(const CgroupKey &key);
+    // Reads the forks of a watched episode into the tracker; unwatch when its freezing is over.
+    std::optional<ForkCount> take_forks(const CgroupKey &key, bool unwatch);
 
     EventBuilder builder_;
     EpisodeTracker tracker_;
@@ -91,6 +108,8 @@ class EventPipeline {
     BlockerFinder find_blockers_;
     CauseFinder resolve_causes_;
     EpisodeTracker::Liveness alive_;
+    ForkCounter forks_;
+    std::map<CgroupKey, std::pair<int, std::uint64_t>> fork_watches_; // key -> (version, id)
     struct Looks {
         std::uint64_t state = 0;    // last own read of the state
         std::uint64_t blockers = 0; // last blocker scan

@@ -56,6 +56,15 @@ ProbeSession::ProbeSession(const SessionOptions &options, Sink sink)
     if (probe_options.calibration_file.empty() && !resolver_.hierarchies().empty())
         probe_options.calibration_file = calibration_file(resolver_.hierarchies().front());
     probe_ = BpfProbe::start(probe_options, [this](std::span<const std::byte> b) { on_record(b); });
+    pipeline_.set_fork_counter(
+        {[this](int version, std::uint64_t id) { return probe_->watch_forks(version, id); },
+         [this](int version, std::uint64_t id, bool unwatch) {
+             auto tally = probe_->fork_tally(version, id, unwatch);
+             EventPipeline::ForkCount count{tally.forks, {}};
+             for (auto &f : tally.forkers)
+                 count.forkers.push_back(Forker{f.pid, std::move(f.comm), f.forks});
+             return count;
+         }});
 }
 
 void ProbeSession::on_record(std::span<const std::byte> bytes) {

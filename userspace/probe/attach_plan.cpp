@@ -128,7 +128,7 @@ std::vector<std::string> hooked_kernel_functions() {
 std::vector<std::string> common_programs() {
     return {"on_cgroup_freeze",      "on_cgroup_unfreeze", "on_cgroup_notify_frozen",
             "on_cgroup_attach_task", "on_cgroup_mkdir",    "on_cgroup_rmdir",
-            "on_cgroup_release"};
+            "on_cgroup_release",     "on_task_fork"};
 }
 
 std::vector<std::string> all_programs() {

@@ -1,6 +1,7 @@
 #include "bpf_probe.h"
 
 #include "freezeprobe_bpf.skel.h"
+#include "freezeprobe_events.h"
 #include "kernel_functions.h"
 #include "kretprobe_events.h"
 
@@ -360,6 +361,70 @@ int BpfProbe::poll(int timeout_ms) {
     if (n < 0)
         fail("reading the ring buffer", n);
     return n;
+}
+
+namespace {
+
+fp_fork_key fork_key(int version, std::uint64_t cgroup_id, std::uint32_t pid) {
+    fp_fork_key key{};
+    key.cgroup_id = cgroup_id;
+    key.version = static_cast<std::uint32_t>(version);
+    key.pid = pid;
+    return key;
+}
+
+// The forker entries of one cgroup (a walk of the table: at most FP_FORK_FORKERS entries).
+std::vector<fp_fork_key> forker_keys(bpf_map *forkers, const fp_fork_key &cgroup) {
+    std::vector<fp_fork_key> mine;
+    fp_fork_key cur{}, next{};
+    bool first = true;
+    while (bpf_map__get_next_key(forkers, first ? nullptr : &cur, &next, sizeof(next)) == 0) {
+        first = false;
+        cur = next;
+        if (cur.cgroup_id == cgroup.cgroup_id && cur.version == cgroup.version)
+            mine.push_back(cur);
+    }
+    return mine;
+}
+
+} // namespace
+
+bool BpfProbe::watch_forks(int version, std::uint64_t cgroup_id) {
+    auto key = fork_key(version, cgroup_id, 0);
+    std::uint64_t zero = 0;
+    // A fork counted while the cgroup's last episode was being read out may have left an entry.
+    for (auto &k : forker_keys(impl_->skel->maps.fork_forkers, key))
+        bpf_map__delete_elem(impl_->skel->maps.fork_forkers, &k, sizeof(k), 0);
+    if (bpf_map__update_elem(impl_->skel->maps.freeze_pending, &key, sizeof(key), &zero,
+                             sizeof(zero), BPF_NOEXIST) != 0)
+        return errno == EEXIST;
+    __atomic_fetch_add(&impl_->skel->bss->freezes_pending, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+ForkTally BpfProbe::fork_tally(int version, std::uint64_t cgroup_id, bool unwatch) {
+    ForkTally tally;
+    auto key = fork_key(version, cgroup_id, 0);
+    bpf_map *pending = impl_->skel->maps.freeze_pending;
+    if (bpf_map__lookup_elem(pending, &key, sizeof(key), &tally.forks, sizeof(tally.forks), 0))
+        return tally; // not watched
+    if (unwatch && bpf_map__delete_elem(pending, &key, sizeof(key), 0) == 0)
+        __atomic_fetch_sub(&impl_->skel->bss->freezes_pending, 1, __ATOMIC_RELAXED);
+    if (!tally.forks)
+        return tally;
+    bpf_map *forkers = impl_->skel->maps.fork_forkers;
+    for (auto &k : forker_keys(forkers, key)) {
+        fp_forker f{};
+        if (bpf_map__lookup_elem(forkers, &k, sizeof(k), &f, sizeof(f), 0) == 0)
+            tally.forkers.push_back(
+                {k.pid, std::string(f.comm, strnlen(f.comm, sizeof(f.comm))), f.forks});
+        if (unwatch)
+            bpf_map__delete_elem(forkers, &k, sizeof(k), 0);
+    }
+    std::sort(tally.forkers.begin(), tally.forkers.end(), [](auto &a, auto &b) {
+        return a.forks != b.forks ? a.forks > b.forks : a.pid < b.pid;
+    });
+    return tally;
 }
 
 bool BpfProbe::fast_filter_ready() const {

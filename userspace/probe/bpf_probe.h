@@ -31,6 +31,18 @@ struct ProbeOptions {
     int kretprobe_maxactive = 0;
 };
 
+// Tasks created in a cgroup while its freeze was pending, counted in the kernel
+// (bpf/fork_count.bpf.h): the total and the forking processes (tgid, comm at the first fork).
+struct ForkTally {
+    struct Forker {
+        std::uint32_t pid = 0;
+        std::string comm;
+        std::uint64_t forks = 0;
+    };
+    std::uint64_t forks = 0;
+    std::vector<Forker> forkers; // most forks first
+};
+
 // A mode that was tried (or ruled out by what the kernel lacks) and not used, and why.
 struct RefusedMode {
     AttachMode mode;
@@ -76,6 +88,11 @@ class BpfProbe {
     const std::vector<RefusedMode> &refused_modes() const;
     // What the chosen mode does not see on this kernel (missing optional functions).
     const std::vector<std::string> &mode_notes() const;
+    // Starts counting the tasks created in a cgroup (version 1: the v1 freezer hierarchy, 2: the
+    // unified one) and its descendants; false when the kernel-side table is full.
+    bool watch_forks(int version, std::uint64_t cgroup_id);
+    // What was counted for a watched cgroup so far; unwatch also stops counting and forgets it.
+    ForkTally fork_tally(int version, std::uint64_t cgroup_id, bool unwatch);
     // Tracepoint mode: true once the BPF filter knows the kernfs file_operations (its fast path
     // is on). The other modes need no filter.
     bool fast_filter_ready() const;
