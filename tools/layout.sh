@@ -104,4 +104,5 @@ esac
 umount -R -l "$STAGE"
 echo "layout: $LAYOUT: $(awk '{ for (i = 7; $i != "-"; i++); if ($(i+1) ~ /^cgroup2?$/) printf "%s(%s) ", $5, $(i+1) }' /proc/self/mountinfo)"
 export FREEZEPROBE_LAYOUT=$LAYOUT
+unset FREEZEPROBE_LAYOUT_INSIDE # a layout.sh run by the command makes its own namespace
 exec "$@"
