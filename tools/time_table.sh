@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# Prints where the test command's time went: its phases (set-up, configure, build, tests), then
-# the tests by group (ctest's name prefix: unit, integration, vm, fuzz, soak, bench, packaging,
-# static) with the sum of their times and their longest test, then the VM runner's lines per
-# kernel and mode. ctest runs two tests at a time, so the groups add up to more than the wall
-# clock of the tests phase.
+# Prints where the test command's time went: its phases (set-up, configure, builds, host tests,
+# VM tests) and the wall clock, then the tests by group (ctest's name prefix: unit, integration,
+# vm, fuzz, soak, bench, packaging, static) with the sum of their times and their longest test,
+# then the VM runner's lines per kernel and mode. The VM tests run beside the phases after
+# build:vm, and ctest runs two host tests at a time, so phases and groups add up to more than the
+# wall clock.
 #
-#   tools/time_table.sh PHASES_FILE CTEST_OUTPUT [BUILD_DIR]
+#   tools/time_table.sh PHASES_FILE WALL_SECONDS BUILD_DIR CTEST_OUTPUT...
 #
-# PHASES_FILE holds "NAME SECONDS" lines (tools/test.sh writes it); CTEST_OUTPUT is what ctest
-# printed; the VM lines come from the guests' consoles in BUILD_DIR/vm/SUITE/console.log and,
-# for the modes a panicked guest finished before its panic, console.panicked.log (ctest
+# PHASES_FILE holds "NAME SECONDS" lines (tools/test.sh writes it); each CTEST_OUTPUT is what a
+# ctest run printed; the VM lines come from the guests' consoles in BUILD_DIR/vm/SUITE/console.log
+# and, for the modes a panicked guest finished before its panic, console.panicked.log (ctest
 # shows a passing test's output only with -V). Exit status 0; 2 on a usage error.
 set -euo pipefail
-[[ $# -eq 2 || $# -eq 3 ]] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-phases=$1 output=$2 build=${3:-}
+(($# >= 4)) || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+phases=$1 wall=$2 build=$3
+shift 3
+outputs=()
+for f in "$@"; do if [[ -f $f ]]; then outputs+=("$f"); fi; done
 
 echo
 echo "==== where the time went ===="
-awk '{ printf "  %-34s %7.0f s\n", $1, $2; total += $2 }
-     END { printf "  %-34s %7.0f s  (%d min %d s)\n", "total", total, total / 60, total % 60 }' \
-  "$phases"
-[[ -f $output ]] || exit 0
+awk '{ printf "  %-34s %7.0f s\n", $1, $2 }' "$phases"
+printf "  %-34s %7.0f s  (%d min %d s)\n" "total (wall clock)" "$wall" $((wall / 60)) $((wall % 60))
+((${#outputs[@]} > 0)) || exit 0
 echo "  tests by group (summed; ctest -j2 runs two at once):"
 awk '
   / Test +#[0-9]+: / {
@@ -33,9 +36,8 @@ awk '
   END {
     for (g in sum)
       printf "  %-14s %4d tests %7.0f s   longest %s %.0f s\n", g, n[g], sum[g], which[g], longest[g]
-  }' "$output" | sort
+  }' "${outputs[@]}" | sort
 # Each guest prints one line per attach mode with its time.
-[[ -n $build ]] || exit 0
 for console in "$build"/vm/*/console*.log; do # per suite: console.log, then console.panicked.log
   [[ -f $console ]] || continue
   suite=$(basename "$(dirname "$console")")
