@@ -588,6 +588,33 @@ TEST_F(EventPipelineTest, RescansBackOffWhileTheBlockersStayTheSame) {
     EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{40'200, 40'300, 41'300, 43'300}));
 }
 
+// A pending freeze in which the scans find no blocker (a task the scan cannot see, or a freeze
+// about to complete) is sampled ever less often: 5 ms apart, then 10, 20... up to 1 s; a blocker
+// found starts the sampling again.
+TEST_F(EventPipelineTest, ScansThatFindNoBlockerBackOffToo) {
+    write_v1_state("FROZEN\n", 1'000 * ms);
+    state_ = FreezeState::freezing;
+    scan_verdict_ = true;
+    std::vector<std::uint64_t> scan_times;
+    std::uint64_t t = 1'100; // ms
+    auto run_until = [&](std::uint64_t end_ms) {
+        for (; t <= end_ms; t += 5) {
+            auto before = blocker_scans_.size();
+            pipeline_->tick(t * ms);
+            if (blocker_scans_.size() != before)
+                scan_times.push_back(t);
+        }
+    };
+    run_until(4'500);
+    EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{1'100, 1'105, 1'115, 1'135, 1'175, 1'255,
+                                                      1'415, 1'735, 2'375, 3'375, 4'375}));
+    // A FUSE reader blocks it now: found at the next scan, then sampled until confirmed.
+    blockers_ = {fuse_reader()};
+    scan_times.clear();
+    run_until(5'400);
+    EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{5'375, 5'380}));
+}
+
 // The first scan of a v2 freeze can find tasks still on their way to frozen (runnable, not yet
 // run on a busy machine): the next sample, 5 ms later, corrects the blockers before the stall.
 TEST_F(EventPipelineTest, ABlockerSetIsConfirmedBeforeTheRescansSlowDown) {

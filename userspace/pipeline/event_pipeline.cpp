@@ -132,15 +132,18 @@ void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now, bool blo
         return;
     auto &looks = looks_[p.key];
     // Sampled until two scans in a row find the same blockers (a task on its way to frozen,
-    // runnable but not yet run, is found by the first only), then rescanned ever less often.
+    // runnable but not yet run, is found by the first only), then rescanned ever less often; a
+    // freeze in which no blocker is found is sampled ever less often from the start.
     auto blocker_interval = timers_.blocker_sample_interval_ns;
+    auto max_interval = timers_.blocker_rescan_interval_ns;
     if (p.has_blockers && looks.unchanged > 0) {
         blocker_interval = timers_.blocker_rescan_interval_ns;
-        for (unsigned i = 1;
-             i < looks.unchanged && blocker_interval < timers_.blocker_rescan_max_interval_ns; ++i)
-            blocker_interval *= 2;
-        blocker_interval = std::min(blocker_interval, timers_.blocker_rescan_max_interval_ns);
+        max_interval = timers_.blocker_rescan_max_interval_ns;
     }
+    for (unsigned i = p.has_blockers ? 1 : 0;
+         i < looks.unchanged && blocker_interval < max_interval; ++i)
+        blocker_interval *= 2;
+    blocker_interval = std::min(blocker_interval, max_interval);
     bool want_blockers = now - p.start_ns >= timers_.blocker_sample_after_ns &&
                          now - looks.blockers >= blocker_interval;
     if (!want_blockers && (blockers_only || now - looks.state < timers_.state_check_interval_ns))
@@ -168,7 +171,8 @@ void EventPipeline::look_at(const PendingEpisode &p, std::uint64_t now, bool blo
     std::vector<std::uint32_t> found;
     for (auto &b : scan.blockers)
         found.push_back(b.tid);
-    looks.unchanged = p.has_blockers && found == looks.found ? looks.unchanged + 1 : 0;
+    looks.unchanged = looks.scanned && found == looks.found ? looks.unchanged + 1 : 0;
+    looks.scanned = true;
     looks.found = std::move(found);
     tracker_.set_blockers(p.key, std::move(scan.blockers));
 }

@@ -24,9 +24,11 @@ struct PipelineTimers {
     // scans in a row, made while the cgroup is really freezing (runc thaws for 10 ms every 50
     // tries, and in a thaw nothing is frozen), find the same blockers (the same threads); then
     // after the rescan interval, doubled at each scan that finds them again, up to the longest
-    // rescan interval. A change samples again. Before 6.1 a scan walks every task of the node
-    // (about 18 ms with 30,000 threads): a fixed 1 s rescan cost a stuck freeze 1.8% of a core
-    // there.
+    // rescan interval. Scans that find no blocker back off from the sample interval, doubled at
+    // each scan that again finds none, up to the rescan interval. A change samples again. Before
+    // 6.1 a scan walks every task of the node (about 18 ms with 30,000 threads): a fixed 1 s
+    // rescan cost a stuck freeze 1.8% of a core there, and sampling a freeze with no blocker in
+    // sight every 5 ms would cost most of one.
     std::uint64_t blocker_sample_after_ns = 20'000'000;
     std::uint64_t blocker_sample_interval_ns = 5'000'000;
     std::uint64_t blocker_rescan_interval_ns = 1'000'000'000;
@@ -113,10 +115,11 @@ class EventPipeline {
     struct Looks {
         std::uint64_t state = 0;    // last own read of the state
         std::uint64_t blockers = 0; // last blocker scan
-        // The threads the last scan found blocking, and how many scans in a row found the same
-        // ones since they changed.
+        // The threads the last scan found blocking (none, too), and how many scans in a row found
+        // the same ones since they changed.
         std::vector<std::uint32_t> found;
         unsigned unchanged = 0;
+        bool scanned = false;
     };
     std::map<CgroupKey, Looks> looks_;
     std::uint64_t delivered_ = 0;
