@@ -8,15 +8,16 @@
 #   hybrid  a tmpfs at /sys/fs/cgroup, a directory per v1 hierarchy, cgroup2 at .../unified
 #   v1      the same without cgroup2 (legacy)
 # The hierarchies are the host's own, bind-mounted (a new cgroup2 mount would reset the host's
-# cgroup2 mount options); a v1 freezer the host has not mounted is mounted when /proc/cgroups
-# lists it, and cgroup2 is mounted when the host has no cgroup2 mount. --suite runs the
-# integration tests that depend on the layout (every mode-independent one that touches cgroups)
-# and prints what ran, passed, failed and was skipped with the reason (a test is skipped only
-# where the layout lacks what it needs); it fails if a test failed or nothing ran. --print-filter
-# prints that suite's gtest filter (tools/vm/run.sh --layouts runs it in the guest).
+# cgroup2 mount options); a v1 freezer or devices hierarchy the host has not mounted is mounted
+# when /proc/cgroups lists it (runc needs both), and cgroup2 is mounted when the host has no
+# cgroup2 mount. --suite runs the integration tests that depend on the layout (every
+# mode-independent one that touches cgroups) and prints what ran, passed, failed and was skipped
+# with the reason (a test is skipped only where the layout lacks what it needs); it fails if a
+# test failed or nothing ran. --print-filter prints that suite's gtest filter (tools/vm/run.sh
+# --layouts runs it in the guest).
 set -euo pipefail
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # The integration tests whose behaviour depends on the cgroup layout.
 SUITE_FILTER='FreezeWriteTest.*:ProcsWriteTest.*:WriteErrorsTest.*:FreezeStallTest.*:TaskScanTest.*'
@@ -81,17 +82,31 @@ if mountpoint -q /sys/fs/cgroup; then umount -R /sys/fs/cgroup 2>/dev/null || um
 add_v2() { # $1: where
   if [[ -n $v2 ]]; then mount --move "$v2" "$1"; else mount -t cgroup2 cgroup2 "$1"; fi
 }
+# The v1 controllers a layout with v1 must have: the freezer (the probe's subject) and devices
+# (runc's v1 manager refuses to run without it). A host that has not mounted one (a v2-only host,
+# or this script run inside a v2 layout) gets it mounted here, with the controllers the kernel
+# already binds to the same hierarchy, so that an existing hierarchy is reused; a controller the
+# kernel has bound to cgroup v2 cannot be mounted (EBUSY) and stays missing.
+V1_NEEDED=(freezer devices)
+v1_mounted() { # $1: controller
+  awk -v c="$1" '{ for (i = 7; $i != "-"; i++); if ($(i+1) == "cgroup" && ("," $NF ",") ~ ("," c ",")) f = 1 }
+                 END { exit !f }' /proc/self/mountinfo
+}
 add_v1() {
-  local name have_freezer=0
+  local name controller set
   for name in "${v1[@]}"; do
     mkdir -p "/sys/fs/cgroup/$name"
     mount --move "$STAGE/v1-$name" "/sys/fs/cgroup/$name"
-    grep -qw freezer <(awk -v m="/sys/fs/cgroup/$name" '$5 == m' /proc/self/mountinfo) && have_freezer=1
   done
-  if ((!have_freezer)) && awk '$1 == "freezer" && $4 == 1 { f = 1 } END { exit !f }' /proc/cgroups; then
-    mkdir -p /sys/fs/cgroup/freezer
-    mount -t cgroup -o freezer cgroup /sys/fs/cgroup/freezer
-  fi
+  for controller in "${V1_NEEDED[@]}"; do
+    v1_mounted "$controller" && continue
+    # Its hierarchy's controllers ("cpu,cpuacct"), or itself alone when it has none yet.
+    set=$(awk -v c="$controller" 'NR > 1 && $4 == 1 { id[$1] = $2; if ($2 != 0) s[$2] = s[$2] ? s[$2] "," $1 : $1 }
+                                  END { if (c in id) print (id[c] != 0 ? s[id[c]] : c) }' /proc/cgroups)
+    [[ -n $set ]] || continue
+    mkdir -p "/sys/fs/cgroup/$set"
+    mount -t cgroup -o "$set" cgroup "/sys/fs/cgroup/$set" 2>/dev/null || rmdir "/sys/fs/cgroup/$set"
+  done
 }
 case $LAYOUT in
   v2) add_v2 /sys/fs/cgroup ;;
