@@ -244,6 +244,9 @@ for mode in $MODES; do
   echo "VM-MODE-START mode=$mode filter=$filter"
   if [ "$mode" = "$PANIC_IN" ]; then # run.sh --panic-in: a test of its retry of a panicked guest
     sleep 2 # the console's queue drains first (the test is of the runner, not of a cut line)
+    if [ "$PANIC_HOW" = wedge ]; then
+      while :; do :; done # silent and busy, as the wedged guests were (run.sh --wedge-in)
+    fi
     echo c >/proc/sysrq-trigger
   fi
   listed=$(($($TESTS --gtest_filter="$filter" --gtest_list_tests | grep -c '^  ') * REPEAT))

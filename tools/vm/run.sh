@@ -17,10 +17,11 @@
 # then powers off; this script prints them as one line per kernel x mode. A mode in which `freezeprobe watch --attach <mode>` cannot attach is reported
 # with exit=attach, and its suite is not run. The VM runs under TCG (qemu-system-x86_64 -accel
 # tcg, no KVM needed); its console log is DIR/vm/SUITE/console.log. A guest kernel that panics or
-# oopses ("Kernel panic", "Oops:") before a mode's result line leaves that mode and the later ones
-# without a result: they run once more in a fresh guest, a "vm: GUEST PANIC kernel=K mode=M"
-# line names each with the panic's first line, and the panicked boot's console is kept as
-# DIR/vm/SUITE/console.panicked.log; a second panic fails. A mode that has its result is never
+# oopses ("Kernel panic", "Oops:") before a mode's result line, or that prints nothing at all
+# for the stall timeout + 90 s (wedged: the host stops it with a "VM-SILENT" line), leaves that
+# mode and the later ones without a result: they run once more in a fresh guest, a "vm: GUEST
+# PANIC kernel=K mode=M" line names each with the panic's (or VM-SILENT's) first line, and the
+# panicked boot's console is kept as DIR/vm/SUITE/console.panicked.log; a second panic fails. A mode that has its result is never
 # run again. Exit status: 0 if every mode ran all its tests and none failed or skipped; 1
 # otherwise (each failing mode, test, missing result line, or an unfinished guest is named); 2
 # on a usage error.
@@ -57,6 +58,8 @@
 #   --verbose             also copy the console to stdout while the VM runs
 #   --panic-in MODE       to test this script: the first guest crashes its kernel (sysrq) as
 #                         MODE starts, so that MODE and the later modes are run again
+#   --wedge-in MODE       the same with a guest that stops printing and spins as MODE starts
+#                         (stopped by the host after --stall-timeout + 90 s of silence)
 #   -h, --help            this text
 set -euo pipefail
 
@@ -176,6 +179,7 @@ REPEAT=1
 VERBOSE=0
 BENCH_WRITES=""
 PANIC_IN=""
+PANIC_HOW=crash
 LAYOUTS=""
 LAYOUT_KIND=""
 usage() {
@@ -198,6 +202,7 @@ while (($#)); do
     --verbose) VERBOSE=1; shift ;;
     --bench) BENCH_WRITES=$2; shift 2 ;;
     --panic-in) PANIC_IN=$2; shift 2 ;;
+    --wedge-in) PANIC_IN=$2 PANIC_HOW=wedge; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "vm: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -293,6 +298,7 @@ pack_initramfs() {
     echo "BENCH_WRITES='$BENCH_WRITES'"
     echo "MODES='$1'"
     echo "PANIC_IN='$2'"
+    echo "PANIC_HOW='$PANIC_HOW'"
     echo "FIRST_MODE='${MODE_LIST[0]}'"
     echo "GTEST_FILTER='$FILTER'"
     echo "LATER_FILTER='$LATER_FILTER'"
@@ -321,12 +327,30 @@ boot_guest() {
     -kernel "$KDIR/vmlinuz" -initrd "$WORK/initramfs.cpio.gz"
     -append "console=ttyS0 panic=-1 quiet")
   set +e
+  timeout -k 10 "$HOST_TIMEOUT" "${qemu[@]}" </dev/null >"$2" 2>&1 &
+  local qemu_pid=$! tail_pid="" size=-1 now silent=0 SILENCE_TIMEOUT=$((STALL_TIMEOUT + 90))
   if ((VERBOSE)); then
-    timeout -k 10 "$HOST_TIMEOUT" "${qemu[@]}" </dev/null 2>&1 | tee "$2"
-    qemu_status=${PIPESTATUS[0]}
-  else
-    timeout -k 10 "$HOST_TIMEOUT" "${qemu[@]}" </dev/null >"$2" 2>&1
-    qemu_status=$?
+    tail -f --pid="$qemu_pid" "$2" &
+    tail_pid=$!
+  fi
+  # A guest that prints nothing at all, not even its own stall watchdog's dump, for
+  # SILENCE_TIMEOUT seconds is wedged (under TCG the 6.1 guest has stopped printing for good
+  # inside a test while QEMU kept both vCPUs busy): stopped here, with a VM-SILENT line that the
+  # panic path below handles like a panic.
+  while kill -0 "$qemu_pid" 2>/dev/null; do
+    sleep 5
+    now=$(stat -c %s "$2" 2>/dev/null || echo 0)
+    if ((now != size)); then size=$now silent=0; else silent=$((silent + 5)); fi
+    if [[ -z $BENCH_WRITES ]] && ((silent >= SILENCE_TIMEOUT)); then
+      kill "$qemu_pid" 2>/dev/null # timeout passes it on to QEMU
+      break
+    fi
+  done
+  wait "$qemu_pid"
+  qemu_status=$?
+  if [[ -n $tail_pid ]]; then wait "$tail_pid"; fi
+  if [[ -z $BENCH_WRITES ]] && ((silent >= SILENCE_TIMEOUT)); then
+    echo "VM-SILENT the guest printed nothing for ${silent}s: QEMU stopped by the host" | tee -a "$2"
   fi
   set -e
 }
@@ -345,7 +369,7 @@ clean_console() { sed 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' "$1"; }
 # such line.
 panic_line() {
   awk '/^VM-RESULT / { after = "" }
-    /Kernel panic|Oops:/ { last = $0; if (after == "") after = $0 }
+    /Kernel panic|Oops:|^VM-SILENT / { last = $0; if (after == "") after = $0 }
     END { if (after != "") print after; else if (last != "") print last }' <<<"$1" |
     sed 's/^\[ *[0-9.]*\] //'
 }
@@ -386,13 +410,13 @@ if [[ -z $BENCH_WRITES && -n $panic ]]; then
         grep -E "^VM-FAILED mode=$m " <<<"$console" | sed 's/^VM-FAILED /vm: failed before the panic: /'
         FAILED_BEFORE_PANIC=1
       fi
-      echo "vm: GUEST PANIC kernel=$KVER mode=$m: no result; the guest kernel said: $panic" \
+      echo "vm: GUEST PANIC kernel=$KVER mode=$m: no result; the console says: $panic" \
         "(console kept: $PANICKED_LOG); running this mode again in a fresh guest"
     done
     first_console=$console
     RERUN=" ${missing[*]} "
     for l in "${missing_layouts[@]}"; do
-      echo "vm: GUEST PANIC kernel=$KVER layout=$l: no result; the guest kernel said: $panic;" \
+      echo "vm: GUEST PANIC kernel=$KVER layout=$l: no result; the console says: $panic;" \
         "running this layout again in a fresh guest"
     done
     boot_guest "${missing[*]}" "$LOG" "" "${missing_layouts[*]}"
@@ -437,7 +461,7 @@ for m in "${MODE_LIST[@]}"; do
     continue
   fi
   note=""
-  [[ $RERUN == *" $m "* ]] && note=" (in a second guest: the first one panicked)"
+  [[ $RERUN == *" $m "* ]] && note=" (in a second guest: the first one panicked or fell silent)"
   echo "  kernel=$KVER ${line#VM-RESULT }$note"
   declare -A r=()
   for kv in ${line#VM-RESULT }; do r[${kv%%=*}]=${kv#*=}; done
