@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The release's OCI image run as a cluster runs the DaemonSet: packed by the release's own script
 # (oci_image.sh), imported into a containerd started here (its own state, stopped by its PID), and
-# run privileged in the host's PID and network namespaces, read-only, with the memory limit and
-# every volumeMount of the manifest (daemonset_ctr_args.py reads them: the host's /sys and
-# /sys/fs/cgroup; the state directory and the node files --host-root reads are stand-ins under
-# the scratch directory), and the manifest's args. `freezeprobe doctor` must pass in it, and the
+# run privileged in the host's PID and network namespaces, read-only, with the memory limit, the
+# CPU shares kubelet gives its CPU request and every volumeMount of the manifest
+# (daemonset_ctr_args.py reads them: the host's /sys and /sys/fs/cgroup; the state directory and
+# the node files --host-root reads are stand-ins under the scratch directory), and the manifest's
+# args. `freezeprobe doctor` must pass in it, and the
 # watch it runs must report a freeze made on the host: a scratch cgroup in kubelet's cgroupfs
 # layout, frozen and thawed here, seen with its path from the hierarchy root, its writer's host
 # PID, and the Kubernetes names of the pod log directory and bundle laid out under the stand-ins;
@@ -14,6 +15,22 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 binary=$1 version=$2 arch=$3 manifest=$4 source_dir=$5
 require_root
+# runc puts the manifest's memory limit and kubelet's CPU shares in the container's cgroup; where
+# /sys/fs/cgroup is cgroup2 (runc then uses v2 alone) as memory.max and cpu.weight, which exist
+# only where those controllers are available. A v2 node has them; a v2-only layout made from a
+# host whose controllers are bound to its v1 hierarchies (tools/layout.sh v2 here) does not.
+if [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]]; then
+  missing=()
+  for controller in cpu memory; do
+    grep -qw "$controller" /sys/fs/cgroup/cgroup.controllers || missing+=("$controller")
+  done
+  if ((${#missing[@]})); then
+    echo "SKIP: cgroup2 at /sys/fs/cgroup lacks controllers: ${missing[*]} (cgroup.controllers:" \
+      "'$(cat /sys/fs/cgroup/cgroup.controllers)'): runc cannot set the DaemonSet's memory limit" \
+      "and CPU shares here (the host binds these controllers to v1 hierarchies)"
+    exit 77
+  fi
+fi
 make_scratch_dir
 tag=freezeprobe-image-$$
 
