@@ -104,7 +104,7 @@ class LoopDevice {
 };
 
 TEST_F(BlockerCausesTest, LoopDeviceReaderOnAHeldFuseFileIsBlockIoNamingTheDaemon) {
-    ScratchCgroup cg(v1(), prefix_ + "/loop");
+    ScratchCgroup cg(freezer(), prefix_ + "/loop");
     HangFuse fuse;
     fuse.answer_reads_at_once(true); // losetup may read; only the test's reader is held
     LoopDevice loop(fuse.file_path());
@@ -136,7 +136,7 @@ TEST_F(BlockerCausesTest, LoopDeviceReaderOnAHeldFuseFileIsBlockIoNamingTheDaemo
     ASSERT_TRUE(fuse.wait_for_held_reads(held_before + 1, 5s)) << "the loop worker's FUSE read";
     ASSERT_TRUE(wait_state(reader.pid(), "D", 5s)) << proc_state(reader.pid());
 
-    write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
     ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeStall>(ev).empty(); }, 5s));
     auto stall = of_type<FreezeStall>(events_)[0].second;
     std::cout << "freezeprobe said: " << stall.diagnosis << "\n";
@@ -170,7 +170,7 @@ void expect_frozen_without_blockers(const std::vector<Event> &all, const std::st
 }
 
 TEST_F(BlockerCausesTest, VforkParentPtraceStoppedAndSigstoppedTasksAreNotBlockers) {
-    for (const Hierarchy *h : {&v1(), &v2()}) {
+    for (const Hierarchy *h : freezable()) {
         SCOPED_TRACE("v" + std::to_string(h->version));
         events_.clear();
         ScratchCgroup cg(*h, prefix_ + "/quiet-v" + std::to_string(h->version));
@@ -242,7 +242,7 @@ class HeldTest : public BlockerCausesTest {
 };
 
 TEST_F(HeldTest, AFreezeNeverThawedIsReportedHeldOnce) {
-    for (const Hierarchy *h : {&v1(), &v2()}) {
+    for (const Hierarchy *h : freezable()) {
         SCOPED_TRACE("v" + std::to_string(h->version));
         events_.clear();
         ScratchCgroup cg(*h, prefix_ + "/held-v" + std::to_string(h->version));
@@ -268,7 +268,7 @@ TEST_F(HeldTest, AFreezeNeverThawedIsReportedHeldOnce) {
 }
 
 TEST_F(BlockerCausesTest, ProcessesJoiningAFreezingCgroupAreCountedWithTheirWriter) {
-    ScratchCgroup cg(v1(), prefix_ + "/joins");
+    ScratchCgroup cg(freezer(), prefix_ + "/joins");
     std::vector<std::unique_ptr<SleeperProcess>> joiners;
     for (int i = 0; i < 5; ++i)
         joiners.push_back(std::make_unique<SleeperProcess>());
@@ -277,11 +277,11 @@ TEST_F(BlockerCausesTest, ProcessesJoiningAFreezingCgroupAreCountedWithTheirWrit
     HangFuse fuse;
     reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
     ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s));
-    write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
     for (auto &j : joiners)
         write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(j->pid()));
     ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeStall>(ev).empty(); }, 5s));
-    write_control_file_or_throw(cg.file("freezer.state"), "THAWED");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
     ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeEpisode>(ev).empty(); }, 5s));
     auto episode = of_type<FreezeEpisode>(events_)[0].second;
     std::cout << "freezeprobe said: " << episode.diagnosis << "\n";
