@@ -5,9 +5,9 @@
 # CPU shares kubelet gives its CPU request and every volumeMount of the manifest
 # (daemonset_ctr_args.py reads them: the host's /sys and /sys/fs/cgroup; the state directory and
 # the node files --host-root reads are stand-ins under the scratch directory), and the manifest's
-# args. `freezeprobe doctor` must pass in it, and the
-# watch it runs must report a freeze made on the host: a scratch cgroup in kubelet's cgroupfs
-# layout, frozen and thawed here (cgroup v2; the v1 freezer on a legacy v1 host), seen with its path from the hierarchy root, its writer's host
+# args. `freezeprobe doctor` must pass in it, and the watch it runs must report a freeze made on
+# the host: a scratch cgroup in kubelet's cgroupfs layout, frozen and thawed here (cgroup v2; the
+# v1 freezer on a legacy v1 host), seen with its path from the hierarchy root, its writer's host
 # PID, and the Kubernetes names of the pod log directory and bundle laid out under the stand-ins;
 # the same on its /metrics (on the host's loopback) and in the report written at SIGTERM.
 # usage: check_daemonset_image.sh BINARY VERSION ARCH MANIFEST SOURCE_DIR
