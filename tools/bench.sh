@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Reproducible overhead benchmark for freezeprobe (root; a cgroup v1 freezer and cgroup v2, found in
-# mountinfo).
+# Reproducible overhead benchmark for freezeprobe (root; the cgroup v1 freezer and cgroup v2 found in
+# mountinfo, or one of them: a row of a hierarchy the layout lacks says n/a).
 #   tools/bench.sh [--rounds N] [--quick] [--out FILE] [--binary PATH]
 # Rounds are interleaved (none / freezeprobe / bpftrace alternate within every round); medians and
 # with/without ratios come from the same run. bpftrace is optional: skipped with a message if absent.
@@ -32,21 +32,23 @@ cgroup_mount() { # $1: cgroup2, or a v1 controller
         ($(i+1) == "cgroup" && ("," $(i+3) ",") ~ ("," want ","))) { print $5; exit } }' /proc/self/mountinfo
 }
 V2_MOUNT=$(cgroup_mount cgroup2) V1_MOUNT=$(cgroup_mount freezer)
-[[ -n $V2_MOUNT && -n $V1_MOUNT ]] || {
-  echo "bench: needs a v1 freezer and a cgroup v2 mount (found: '${V1_MOUNT}' '${V2_MOUNT}');" \
-    "on a v2-only host: bash tools/layout.sh hybrid -- bash tools/bench.sh" >&2
-  exit 1
-}
-V2=$V2_MOUNT/freezeprobe-bench-$$ V1=$V1_MOUNT/freezeprobe-bench-$$
+[[ -n $V2_MOUNT || -n $V1_MOUNT ]] || { echo "bench: no v1 freezer and no cgroup v2 mount" >&2; exit 1; }
+V2=${V2_MOUNT:+$V2_MOUNT/freezeprobe-bench-$$} V1=${V1_MOUNT:+$V1_MOUNT/freezeprobe-bench-$$}
+# The migrations and bursts move processes between two cgroups of v2, or of the v1 freezer's
+# hierarchy where there is no v2 (legacy layout).
+MIG=${V2:-$V1} MIG_KIND=v2
+[[ -n $V2 ]] || MIG_KIND="v1 freezer"
 PIDS=() MOUNTED_TRACEFS=0 OLD_STATS=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   sysctl -qw kernel.bpf_stats_enabled="$OLD_STATS" || true
-  echo 0 >"$V2/f/cgroup.freeze" 2>/dev/null || true
-  echo THAWED >"$V1/freezer.state" 2>/dev/null || true
-  rmdir "$V2"/{a,b,f} "$V2" "$V1" 2>/dev/null || true
+  [[ -z $V2 ]] || echo 0 >"$V2/f/cgroup.freeze" 2>/dev/null || true
+  [[ -z $V1 ]] || echo THAWED >"$V1/freezer.state" 2>/dev/null || true
+  rmdir "$MIG"/{a,b} 2>/dev/null || true
+  [[ -z $V2 ]] || rmdir "$V2/f" "$V2" 2>/dev/null || true
+  [[ -z $V1 ]] || rmdir "$V1" 2>/dev/null || true
   ((MOUNTED_TRACEFS)) && umount /sys/kernel/tracing
   rm -rf "$TMP"
 }
@@ -55,7 +57,7 @@ trap 'exit 130' INT TERM
 
 cc -O2 -o "$TMP/write_loop" "$ROOT/tools/bench/write_loop.c"
 cc -O2 -o "$TMP/cg_loop" "$ROOT/tools/bench/cg_loop.c"
-mkdir -p "$V2"/{a,b,f} "$V1"
+mkdir -p "$MIG"/{a,b} ${V2:+"$V2/f"} ${V1:+"$V1"}
 if ! mountpoint -q /sys/kernel/tracing; then mount -t tracefs nodev /sys/kernel/tracing; MOUNTED_TRACEFS=1; fi
 ulimit -l unlimited 2>/dev/null || ulimit -l $((512 * 1024)) 2>/dev/null || true
 HAVE_BT=0
@@ -99,9 +101,9 @@ stop() { # stop NAME PID: records peak RSS (MB), then SIGTERM and wait
   kill -TERM "$2"; wait "$2" || true
 }
 cgroup_ops() { # cgroup_ops COND: benchmark 2 under condition COND
-  add "mig_$1" "$("$TMP/cg_loop" migrate "$V2/a" "$V2/b" "$MIGRATIONS")"
-  add "v1f_$1" "$("$TMP/cg_loop" freeze "$V1/freezer.state" FROZEN THAWED "$FREEZES")"
-  add "v2f_$1" "$("$TMP/cg_loop" freeze "$V2/f/cgroup.freeze" 1 0 "$FREEZES")"
+  add "mig_$1" "$("$TMP/cg_loop" migrate "$MIG/a" "$MIG/b" "$MIGRATIONS")"
+  [[ -z $V1 ]] || add "v1f_$1" "$("$TMP/cg_loop" freeze "$V1/freezer.state" FROZEN THAWED "$FREEZES")"
+  [[ -z $V2 ]] || add "v2f_$1" "$("$TMP/cg_loop" freeze "$V2/f/cgroup.freeze" 1 0 "$FREEZES")"
 }
 prog_ids() { bpftool prog show --json | jq -c '[.[].id]'; }
 prog_stats() { # prog_stats IDS_BEFORE: add run_time_ns/run_cnt of the programs loaded since to progstats
@@ -149,8 +151,8 @@ burst() { # json|report [RATE] -> "writes events lost"; RATE: writes/s of both w
   fi
   FPPID=$!; PIDS+=("$FPPID")
   until grep -q "freezeprobe: attached" "$out.err"; do sleep 0.05; done
-  "$TMP/cg_loop" burst "$V2/a" "$V2/b" "$BURST_S" "${rate[@]}" >"$out.w1" & W1=$!
-  "$TMP/cg_loop" burst "$V2/a" "$V2/b" "$BURST_S" "${rate[@]}" >"$out.w2" & W2=$!
+  "$TMP/cg_loop" burst "$MIG/a" "$MIG/b" "$BURST_S" "${rate[@]}" >"$out.w1" & W1=$!
+  "$TMP/cg_loop" burst "$MIG/a" "$MIG/b" "$BURST_S" "${rate[@]}" >"$out.w2" & W2=$!
   PIDS+=("$W1" "$W2"); wait "$W1" "$W2"
   kill -TERM "$FPPID"; wait "$FPPID" || true
   if [[ $1 == json ]]; then
@@ -193,13 +195,16 @@ row() { printf '| %-44s | %-14s | %-14s | %-14s | %-16s |\n' "$@"; }
   row "---" "---" "---" "---" "---"
   row "1. ${WRITES} 1-byte writes to /dev/null" "$(ms write_none)" "$(ms write_fp)" "$(ms write_bt)" \
     "$(ratio write_fp write_none) ($(ratio write_bt write_none))"
-  row "2. ${MIGRATIONS} v2 cgroup.procs migrations" "$(ms mig_none)" "$(ms mig_fp)" "-" "$(ratio mig_fp mig_none)"
+  row "2. ${MIGRATIONS} $MIG_KIND cgroup.procs migrations" "$(ms mig_none)" "$(ms mig_fp)" "-" "$(ratio mig_fp mig_none)"
   row "2. ${FREEZES} v1 freeze/thaw (empty cgroup)" "$(ms v1f_none)" "$(ms v1f_fp)" "-" "$(ratio v1f_fp v1f_none)"
   row "2. ${FREEZES} v2 freeze/thaw (empty cgroup)" "$(ms v2f_none)" "$(ms v2f_fp)" "-" "$(ratio v2f_fp v2f_none)"
   row "3. start-up until attached (ms)" "-" "$(median start_fp)" "$(median start_bt)" "-"
   row "4. peak RSS VmHWM (MB)" "-" "$(median rss_fp)" "$(median rss_bt)" "-"
   echo
   echo "Targets: write ratio <= 1.05, cgroup ratios <= 1.03."
+  [[ -n $V1 ]] || echo "No v1 freezer in this layout (cgroup v2 only): its row is n/a" \
+    "(bash tools/layout.sh hybrid -- bash tools/bench.sh measures it in a private hybrid layout)."
+  [[ -n $V2 ]] || echo "No cgroup v2 in this layout (legacy v1): its row is n/a."
   echo "5. Burst (${BURST_S} s, 2 writers), --events json: $burst_json"
   echo "5. Burst (${BURST_S} s, 2 writers), --events none --report: $burst_report"
   echo

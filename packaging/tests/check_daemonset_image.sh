@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The release's OCI image run as a cluster runs the DaemonSet: packed by the release's own script
 # (oci_image.sh), imported into a containerd started here (its own state, stopped by its PID), and
-# run privileged in the host's PID and network namespaces, read-only, with the memory limit and
-# every volumeMount of the manifest (daemonset_ctr_args.py reads them: the host's /sys and
-# /sys/fs/cgroup; the state directory and the node files --host-root reads are stand-ins under
-# the scratch directory), and the manifest's args. `freezeprobe doctor` must pass in it, and the
-# watch it runs must report a freeze made on the host: a scratch cgroup in kubelet's cgroupfs
-# layout, frozen and thawed here, seen with its path from the hierarchy root, its writer's host
+# run privileged in the host's PID and network namespaces, read-only, with the memory limit, the
+# CPU shares kubelet gives its CPU request and every volumeMount of the manifest
+# (daemonset_ctr_args.py reads them: the host's /sys and /sys/fs/cgroup; the state directory and
+# the node files --host-root reads are stand-ins under the scratch directory), and the manifest's
+# args. `freezeprobe doctor` must pass in it, and the watch it runs must report a freeze made on
+# the host: a scratch cgroup in kubelet's cgroupfs layout, frozen and thawed here (cgroup v2; the
+# v1 freezer on a legacy v1 host), seen with its path from the hierarchy root, its writer's host
 # PID, and the Kubernetes names of the pod log directory and bundle laid out under the stand-ins;
 # the same on its /metrics (on the host's loopback) and in the report written at SIGTERM.
 # usage: check_daemonset_image.sh BINARY VERSION ARCH MANIFEST SOURCE_DIR
@@ -14,6 +15,22 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 binary=$1 version=$2 arch=$3 manifest=$4 source_dir=$5
 require_root
+# runc puts the manifest's memory limit and kubelet's CPU shares in the container's cgroup; where
+# /sys/fs/cgroup is cgroup2 (runc then uses v2 alone) as memory.max and cpu.weight, which exist
+# only where those controllers are available. A v2 node has them; a v2-only layout made from a
+# host whose controllers are bound to its v1 hierarchies (tools/layout.sh v2 here) does not.
+if [[ $(stat -f -c %T /sys/fs/cgroup) == cgroup2fs ]]; then
+  missing=()
+  for controller in cpu memory; do
+    grep -qw "$controller" /sys/fs/cgroup/cgroup.controllers || missing+=("$controller")
+  done
+  if ((${#missing[@]})); then
+    echo "SKIP: cgroup2 at /sys/fs/cgroup lacks controllers: ${missing[*]} (cgroup.controllers:" \
+      "'$(cat /sys/fs/cgroup/cgroup.controllers)'): runc cannot set the DaemonSet's memory limit" \
+      "and CPU shares here (the host binds these controllers to v1 hierarchies)"
+    exit 77
+  fi
+fi
 make_scratch_dir
 tag=freezeprobe-image-$$
 
@@ -50,24 +67,35 @@ echo "ok: the DaemonSet's container as ctr run options: ${options[*]}"
 echo "ok: its process (image Entrypoint + manifest args): ${process[*]}"
 
 # The probe's own cgroup, where kubelet's cgroupfs driver would put it; and the scratch pod.
-v2=$(findmnt -n -t cgroup2 -o TARGET | head -1)
-[[ -n $v2 ]] || fail "no cgroup2 mount"
+# The scratch pod is frozen with cgroup v2 where it is mounted, else (legacy v1) the v1 freezer.
+freezer_root=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+hierarchy=v2 freeze=cgroup.freeze on=1 off=0
+if [[ -z $freezer_root ]]; then
+  freezer_root=$(findmnt -n -t cgroup -O freezer -o TARGET | head -1)
+  hierarchy=v1 freeze=freezer.state on=FROZEN off=THAWED
+fi
+[[ -n $freezer_root ]] || fail "neither cgroup2 nor the v1 freezer is mounted"
+# Whether the kernel says the scratch pod is frozen, read as runc reads it.
+frozen() {
+  if [[ $hierarchy == v2 ]]; then grep -q '^frozen 1' "$freezer_root/$container/cgroup.events"
+  else [[ $(cat "$freezer_root/$container/freezer.state") == FROZEN ]]; fi
+}
 probe_cgroup=/$tag/kubepods/burstable/pod$(cat /proc/sys/kernel/random/uuid)/probe
 container=$tag/kubepods/besteffort/pod$pod/$cid
 remove_cgroups() {
-  local root
-  for root in $(findmnt -n -t cgroup,cgroup2 -o TARGET); do
-    [[ -d $root/$tag ]] || continue
-    [[ -f $root/$container/cgroup.freeze ]] && echo 0 >"$root/$container/cgroup.freeze"
-    find "$root/$tag" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  local dir
+  [[ -f $freezer_root/$container/$freeze ]] && echo "$off" >"$freezer_root/$container/$freeze"
+  for dir in $(findmnt -n -t cgroup,cgroup2 -o TARGET); do
+    [[ -d $dir/$tag ]] || continue
+    find "$dir/$tag" -depth -type d -exec rmdir {} + 2>/dev/null || true
   done
 }
 on_exit+=("remove_cgroups")
-mkdir -p "$v2/$container"
+mkdir -p "$freezer_root/$container"
 sleep 600 &
 sleeper=$!
 on_exit+=("kill -KILL $sleeper 2>/dev/null; wait $sleeper 2>/dev/null")
-echo "$sleeper" >"$v2/$container/cgroup.procs"
+echo "$sleeper" >"$freezer_root/$container/cgroup.procs"
 
 # Removes a container of the test's containerd whatever state it is in.
 remove_container() {
@@ -94,13 +122,13 @@ echo "ok: the watch in the image: $(grep -m1 'attached' "$scratch/stderr")"
 
 # The freeze, by a shell of the host whose PID the event must name.
 writer=$scratch/writer.pid
-bash -c 'echo $$ >"$1" && echo 1 >"$2"' _ "$writer" "$v2/$container/cgroup.freeze"
+bash -c 'echo $$ >"$1" && echo "$3" >"$2"' _ "$writer" "$freezer_root/$container/$freeze" "$on"
 for _ in $(seq 100); do
-  grep -q '^frozen 1' "$v2/$container/cgroup.events" && break
+  frozen && break
   sleep 0.05
 done
-grep -q '^frozen 1' "$v2/$container/cgroup.events" || fail "the scratch cgroup did not freeze"
-echo 0 >"$v2/$container/cgroup.freeze"
+frozen || fail "the scratch cgroup did not freeze"
+echo "$off" >"$freezer_root/$container/$freeze"
 sleep 0.5
 python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
   "http://127.0.0.1:$port/metrics" >"$scratch/metrics.txt" || fail "no /metrics on 127.0.0.1:$port: $(cat "$scratch/stderr")"
@@ -111,12 +139,12 @@ wait "$ctr_run" || rc=$?
 ((rc == 0)) || fail "the watch in the image exited $rc after SIGTERM: $(cat "$scratch/stderr")"
 echo "ok: the watch ended on SIGTERM: $(grep -m1 detached "$scratch/stderr")"
 
-python3 - "$scratch/events.json" "/$container" "$cid" "$pod" "$(cat "$writer")" <<'EOF' || fail "the host's freeze was not reported as expected: $(head -c 3000 "$scratch/events.json")"
+python3 - "$scratch/events.json" "/$container" "$cid" "$pod" "$(cat "$writer")" "$on" "$off" <<'EOF' || fail "the host's freeze was not reported as expected: $(head -c 3000 "$scratch/events.json")"
 import json, sys
-path, cgroup, cid, pod, writer = sys.argv[1:]
+path, cgroup, cid, pod, writer, on, off = sys.argv[1:]
 events = [json.loads(line) for line in open(path)]
 writes = [e for e in events if e["type"] == "freeze_write" and e["cgroup"] == cgroup]
-assert [w["value"] for w in writes] == ["1", "0"], [w["value"] for w in writes]
+assert [w["value"] for w in writes] == [on, off], [w["value"] for w in writes]
 want = {"id": cid, "pod_uid": pod, "namespace": "shop", "pod_name": "web-0", "name": "app",
         "sandbox": False}
 for w in writes:
@@ -130,7 +158,7 @@ print(f"ok: the host's freeze of {cgroup[:50]}... reported from the image: write
       f"host pid {writer}, container shop/web-0/app ({cid[:12]}), episodes {', '.join(episodes)}")
 EOF
 
-series="freezeprobe_freeze_episodes_total{outcome=\"frozen\",hierarchy=\"v2\",container_id=\"$cid\",pod_uid=\"$pod\",namespace=\"shop\",pod=\"web-0\",container=\"app\"} 1"
+series="freezeprobe_freeze_episodes_total{outcome=\"frozen\",hierarchy=\"$hierarchy\",container_id=\"$cid\",pod_uid=\"$pod\",namespace=\"shop\",pod=\"web-0\",container=\"app\"} 1"
 grep -qxF "$series" "$scratch/metrics.txt" || fail "/metrics has no '$series': $(grep episodes_total "$scratch/metrics.txt")"
 echo "ok: /metrics on the host's loopback: $series"
 report=$scratch/state/report.json

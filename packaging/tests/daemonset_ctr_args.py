@@ -4,7 +4,8 @@ plugin would run it on a node, read from the manifest (check_daemonset_image.sh 
 usage: daemonset_ctr_args.py MANIFEST IMAGE_ARCHIVE [--host-path PATH=SOURCE]... [--arg OPTION=VALUE]...
 
 Prints one argument per line: the ctr run options (privileged, the host's PID and network
-namespaces, read-only root, memory limit, one --mount per volumeMount), a line "--", then the
+namespaces, read-only root, the CPU shares kubelet derives from the CPU request, memory limit, one
+--mount per volumeMount), a line "--", then the
 process: the image's Entrypoint (read from the archive's config) followed by the manifest's args
 (Kubernetes' args replace the image's Cmd and keep its Entrypoint).
 
@@ -38,6 +39,13 @@ def memory_bytes(quantity):
     return int(quantity)
 
 
+def cpu_millis(quantity):
+    quantity = str(quantity)
+    if quantity.endswith("m"):
+        return int(quantity[:-1])
+    return int(float(quantity) * 1000)
+
+
 def main(argv):
     manifest_path, archive = argv[0], argv[1]
     host_paths, arg_values = {}, {}
@@ -66,7 +74,12 @@ def main(argv):
         out.append("--net-host")
     if security.get("readOnlyRootFilesystem"):
         out.append("--read-only")
-    limit = container.get("resources", {}).get("limits", {}).get("memory")
+    resources = container.get("resources", {})
+    # kubelet's cpu.shares (cgroup v1; runc writes it as cpu.weight on v2) from the CPU request:
+    # milliCPU * 1024 / 1000, at least 2 (also without a request). ctr's own default is 1024.
+    cpu_request = cpu_millis(resources.get("requests", {}).get("cpu", "0"))
+    out += ["--cpu-shares", str(max(2, cpu_request * 1024 // 1000))]
+    limit = resources.get("limits", {}).get("memory")
     if limit:
         out += ["--memory-limit", str(memory_bytes(limit))]
 

@@ -66,13 +66,6 @@ bool wait_state(pid_t tid, const std::string &state, std::chrono::milliseconds t
     return eventually([&] { return proc_state(tid) == state; }, timeout);
 }
 
-const char *freeze_file(const Hierarchy &h) {
-    return h.version == 1 ? "freezer.state" : "cgroup.freeze";
-}
-const char *freeze_value(const Hierarchy &h, bool freeze) {
-    return h.version == 1 ? (freeze ? "FROZEN" : "THAWED") : (freeze ? "1" : "0");
-}
-
 class BlockerCausesTest : public ProbeTest {
   protected:
     void configure(SessionOptions &options) override {
@@ -111,7 +104,7 @@ class LoopDevice {
 };
 
 TEST_F(BlockerCausesTest, LoopDeviceReaderOnAHeldFuseFileIsBlockIoNamingTheDaemon) {
-    ScratchCgroup cg(v1(), prefix_ + "/loop");
+    ScratchCgroup cg(freezer(), prefix_ + "/loop");
     HangFuse fuse;
     fuse.answer_reads_at_once(true); // losetup may read; only the test's reader is held
     LoopDevice loop(fuse.file_path());
@@ -143,7 +136,7 @@ TEST_F(BlockerCausesTest, LoopDeviceReaderOnAHeldFuseFileIsBlockIoNamingTheDaemo
     ASSERT_TRUE(fuse.wait_for_held_reads(held_before + 1, 5s)) << "the loop worker's FUSE read";
     ASSERT_TRUE(wait_state(reader.pid(), "D", 5s)) << proc_state(reader.pid());
 
-    write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
     ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeStall>(ev).empty(); }, 5s));
     auto stall = of_type<FreezeStall>(events_)[0].second;
     std::cout << "freezeprobe said: " << stall.diagnosis << "\n";
@@ -177,7 +170,7 @@ void expect_frozen_without_blockers(const std::vector<Event> &all, const std::st
 }
 
 TEST_F(BlockerCausesTest, VforkParentPtraceStoppedAndSigstoppedTasksAreNotBlockers) {
-    for (const Hierarchy *h : {&v1(), &v2()}) {
+    for (const Hierarchy *h : freezable()) {
         SCOPED_TRACE("v" + std::to_string(h->version));
         events_.clear();
         ScratchCgroup cg(*h, prefix_ + "/quiet-v" + std::to_string(h->version));
@@ -234,11 +227,11 @@ TEST_F(BlockerCausesTest, VforkParentPtraceStoppedAndSigstoppedTasksAreNotBlocke
         EXPECT_EQ(proc_state(vfork_parent.pid()), "D") << "the vfork parent waits for its child";
 
         ThawGuard thaw_guard(cg);
-        write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, true));
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
         ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeEpisode>(ev).empty(); }, 5s));
         collect_for(400ms); // a stall would come after 300 ms
         expect_frozen_without_blockers(events_, cg.path());
-        write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, false));
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
         wait_for([](auto &ev) { return of_type<FreezeEpisode>(ev).size() >= 2; });
     }
 }
@@ -249,14 +242,14 @@ class HeldTest : public BlockerCausesTest {
 };
 
 TEST_F(HeldTest, AFreezeNeverThawedIsReportedHeldOnce) {
-    for (const Hierarchy *h : {&v1(), &v2()}) {
+    for (const Hierarchy *h : freezable()) {
         SCOPED_TRACE("v" + std::to_string(h->version));
         events_.clear();
         ScratchCgroup cg(*h, prefix_ + "/held-v" + std::to_string(h->version));
         SleeperProcess sleeper;
         write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(sleeper.pid()));
         ThawGuard thaw_guard(cg);
-        write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, true));
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
         ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeHeld>(ev).empty(); }, 5s));
         collect_for(1500ms);
         auto held = of_type<FreezeHeld>(events_);
@@ -270,12 +263,12 @@ TEST_F(HeldTest, AFreezeNeverThawedIsReportedHeldOnce) {
         EXPECT_GE(h_.duration_ns, 1'000'000'000u);
         EXPECT_LE(h_.since_ns, event.time_ns - 1'000'000'000u);
         EXPECT_NE(h_.diagnosis.find("nobody thawed it"), std::string::npos);
-        write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, false));
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
     }
 }
 
 TEST_F(BlockerCausesTest, ProcessesJoiningAFreezingCgroupAreCountedWithTheirWriter) {
-    ScratchCgroup cg(v1(), prefix_ + "/joins");
+    ScratchCgroup cg(freezer(), prefix_ + "/joins");
     std::vector<std::unique_ptr<SleeperProcess>> joiners;
     for (int i = 0; i < 5; ++i)
         joiners.push_back(std::make_unique<SleeperProcess>());
@@ -284,11 +277,11 @@ TEST_F(BlockerCausesTest, ProcessesJoiningAFreezingCgroupAreCountedWithTheirWrit
     HangFuse fuse;
     reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
     ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s));
-    write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
     for (auto &j : joiners)
         write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(j->pid()));
     ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeStall>(ev).empty(); }, 5s));
-    write_control_file_or_throw(cg.file("freezer.state"), "THAWED");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
     ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeEpisode>(ev).empty(); }, 5s));
     auto episode = of_type<FreezeEpisode>(events_)[0].second;
     std::cout << "freezeprobe said: " << episode.diagnosis << "\n";

@@ -170,7 +170,10 @@ void ContainerdDaemon::run(const std::string &id, const std::string &cgroup,
                            const std::vector<std::pair<std::string, std::string>> &annotations,
                            const std::vector<std::string> &mounts,
                            const std::vector<std::string> &args) {
-    std::vector<std::string> argv{"run", "-d", "--snapshotter", "native", "--cgroup", cgroup};
+    // --cpu-shares 0: no resource in the spec. ctr's default (1024) would make runc write
+    // cpu.shares (v1) or cpu.weight (v2), which a cgroup2 tree without the cpu controller lacks.
+    std::vector<std::string> argv{"run",      "-d",   "--snapshotter", "native",
+                                  "--cgroup", cgroup, "--cpu-shares",  "0"};
     for (auto &[key, value] : annotations) {
         argv.push_back("--annotation");
         argv.push_back(key + "=" + value);

@@ -30,7 +30,8 @@ class ContainerdDaemon {
     // Builds a one-layer OCI image archive of the static busybox (sh, sleep, cat) and imports it;
     // returns its name. Throws on failure.
     std::string import_busybox();
-    // ctr run -d with the native snapshotter; remembers the id for cleanup. Throws on failure.
+    // ctr run -d with the native snapshotter and no resource limits (so that it needs no
+    // controller in the cgroup); remembers the id for cleanup. Throws on failure.
     void run(const std::string &id, const std::string &cgroup,
              const std::vector<std::pair<std::string, std::string>> &annotations,
              const std::vector<std::string> &mounts, const std::vector<std::string> &args);

@@ -241,11 +241,24 @@ TEST_F(RuncFreezeTest, CgroupV2PauseTimesOutWhileAFuseReadBlocksAndTheFreezeStay
     EXPECT_EQ(of_type<FreezeEpisode>(events_).size(), 1u);
 }
 
-// Freezes nobody thaws, reported once they have been in effect for --held-after (1 s here).
+// Freezes nobody thaws, reported once they have been in effect for --held-after (1 s here). runc
+// uses the v1 freezer where the layout mounts one, else (a v2-only layout) cgroup v2.
 class RuncHeldTest : public RuncFreezeTest {
   protected:
     void configure(SessionOptions &options) override {
         options.tracker.held_after_ns = 1'000'000'000;
+    }
+    int runc_version() const { return v1_ ? 1 : 2; }
+    std::string runc_cgroup() const {
+        return (v1_ ? v1() : v2()).mount_point + v1_container_path(pod_, id_);
+    }
+    // Whether runc's cgroup is freezing, not frozen: v1 freezer.state FREEZING; v2 cgroup.freeze
+    // 1 and cgroup.events "frozen 0".
+    bool freezing() const {
+        if (v1_)
+            return trim(read_file(runc_cgroup() + "/freezer.state")) == "FREEZING";
+        return trim(read_file(runc_cgroup() + "/cgroup.freeze")) == "1" &&
+               read_file(runc_cgroup() + "/cgroup.events").find("frozen 0") != std::string::npos;
     }
 };
 
@@ -256,7 +269,7 @@ TEST_F(RuncHeldTest, PauseLeftPausedIsReportedHeld) {
     ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeHeld>(ev).empty(); }, 5s));
     auto [event, held] = of_type<FreezeHeld>(events_)[0];
     std::cout << "freezeprobe said: " << held.diagnosis << "\n";
-    expect_container(event);
+    expect_container(event, runc_version());
     EXPECT_TRUE(held.frozen);
     EXPECT_EQ(held.writer.comm, "runc");
     EXPECT_FALSE(held.writer_running) << "runc pause exits once the container is paused";
@@ -271,18 +284,18 @@ TEST_F(RuncHeldTest, RuncKilledInsideItsFreezeLoopLeavesTheFreezeHeld) {
     FuseHeldContainer fuse_held(spec({"/bin/cat", "/hang/hang"}));
     auto &container = fuse_held.container;
     ASSERT_TRUE(fuse_held.fuse.wait_for_held_reads(1, 10s));
-    auto state_file = v1().mount_point + v1_container_path(pod_, id_) + "/freezer.state";
 
-    // runc thaws for 10 ms every 50 tries; a SIGKILL then leaves the cgroup thawed, not held.
+    // v1: runc thaws for 10 ms every 50 tries; a SIGKILL then leaves the cgroup thawed, not held.
     // Kill it right after freezer.state reads FREEZING, and try again if it was thawed anyway.
-    std::string left;
-    for (int attempt = 0; attempt < 10 && left != "FREEZING"; ++attempt) {
+    // v2: runc writes cgroup.freeze once and polls cgroup.events; killed then, it stays freezing.
+    bool left_freezing = false;
+    for (int attempt = 0; attempt < 10 && !left_freezing; ++attempt) {
         RunningProcess runc(
             {*find_runc(), "--root", container.work_dir() + "/state", "pause", id_});
         bool killed = false;
         wait_for(
             [&](auto &) {
-                if (trim(read_file(state_file)) == "FREEZING") {
+                if (freezing()) {
                     ::kill(runc.pid(), SIGKILL);
                     killed = true;
                 }
@@ -290,15 +303,15 @@ TEST_F(RuncHeldTest, RuncKilledInsideItsFreezeLoopLeavesTheFreezeHeld) {
             },
             10s);
         runc.stop(SIGKILL);
-        left = std::string(trim(read_file(state_file)));
-        if (left != "FREEZING")
+        left_freezing = freezing();
+        if (!left_freezing)
             collect_for(300ms); // the given-up episode ends (thaw grace)
     }
-    ASSERT_EQ(left, "FREEZING");
+    ASSERT_TRUE(left_freezing);
     ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeHeld>(ev).empty(); }, 5s));
     auto [event, held] = of_type<FreezeHeld>(events_)[0];
     std::cout << "freezeprobe said: " << held.diagnosis << "\n";
-    expect_container(event);
+    expect_container(event, runc_version());
     EXPECT_FALSE(held.frozen) << "still freezing: the FUSE read holds it";
     EXPECT_EQ(held.writer.comm, "runc");
     EXPECT_FALSE(held.writer_running) << "killed";

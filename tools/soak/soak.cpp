@@ -1,6 +1,7 @@
 // freezeprobe_soak: runs the freezeprobe binary as a node daemon would (--events json on a pipe,
 // --metrics-file) for a while under mixed cgroup churn, and checks that it holds up:
-//   - freezes and thaws of long-lived v1 and v2 cgroups with a process in each;
+//   - freezes and thaws of long-lived cgroups of the v1 freezer and of cgroup v2 (those the
+//     layout mounts: v2 alone on a v2-only host), with a process in each;
 //   - migrations of processes between them (cgroup.procs writes), and failed writes;
 //   - short-lived cgroups named like kubelet containers, created, joined, frozen, thawed, left
 //     and removed;
@@ -159,10 +160,12 @@ Usage usage_of(pid_t pid) {
 // The churn, with what it did.
 class Churn {
   public:
-    Churn(const Hierarchy &v1, const Hierarchy &v2, std::string prefix)
-        : v1_(v1), v2_(v2), prefix_(std::move(prefix)) {
+    // freezers: the v1 freezer and cgroup v2 hierarchies, one or both. pool_ holds two cgroups
+    // of each, in the order of freezers repeated: pool_[k] and pool_[k + n] are of freezers[k].
+    Churn(std::vector<const Hierarchy *> freezers, std::string prefix)
+        : freezers_(std::move(freezers)), prefix_(std::move(prefix)) {
         for (int i = 0; i < 2; ++i)
-            for (auto *h : {&v1_, &v2_}) {
+            for (auto *h : freezers_) {
                 pool_.push_back(std::make_unique<ScratchCgroup>(
                     *h, fmt::format("{}/pool/{}-{}", prefix_, h->version == 1 ? "v1" : "v2", i)));
                 sleepers_.push_back(std::make_unique<SleeperProcess>());
@@ -180,10 +183,11 @@ class Churn {
     void round() {
         for (auto &cg : pool_)
             freeze_cycle(*cg);
-        auto &a = *pool_[round_ % pool_.size()], &b = *pool_[(round_ + 2) % pool_.size()];
+        auto n = freezers_.size();
+        auto &a = *pool_[round_ % pool_.size()], &b = *pool_[(round_ + n) % pool_.size()];
         join(b, sleepers_[round_ % sleepers_.size()]->pid()); // v1 -> v1 or v2 -> v2
         join(a, sleepers_[round_ % sleepers_.size()]->pid());
-        short_lived(round_ % 2 ? v2_ : v1_);
+        short_lived(round_ % n);
         write_control_file(a.file("cgroup.procs"), "not-a-pid");
         ++bad_writes_;
         ++round_;
@@ -191,19 +195,18 @@ class Churn {
 
     // A freeze blocked by a process in a FUSE read for 3 s, then released; then thawed.
     void stuck_freeze() {
-        ScratchCgroup cg(v1_,
+        ScratchCgroup cg(*freezers_.front(),
                          fmt::format("{}/stuck/pod{}/{}", prefix_, random_uuid(), random_hex(64)));
         HeldReader held(cg);
         auto &reader = held.reader();
         auto &fuse = held.fuse();
-        write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
         ++cycles_;
         std::this_thread::sleep_for(3s);
         fuse.answer_reads();
-        for (auto until = Clock::now() + 5s;
-             trim(read_file(cg.file("freezer.state"))) != "FROZEN" && Clock::now() < until;)
+        for (auto until = Clock::now() + 5s; !frozen(cg) && Clock::now() < until;)
             std::this_thread::sleep_for(20ms);
-        write_control_file_or_throw(cg.file("freezer.state"), "THAWED");
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
         reader.wait_exit(5s);
         ++stuck_;
     }
@@ -221,29 +224,31 @@ class Churn {
         write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(pid));
         ++migrations_;
     }
-    // Freeze, wait until the kernel says frozen (reading the state as runc does), thaw.
-    void freeze_cycle(const ScratchCgroup &cg) {
-        bool v1 = cg.version() == 1;
-        write_control_file_or_throw(cg.file(v1 ? "freezer.state" : "cgroup.freeze"),
-                                    v1 ? "FROZEN" : "1");
-        ++cycles_;
-        for (auto until = Clock::now() + 2s; Clock::now() < until;) {
-            auto state = read_file(cg.file(v1 ? "freezer.state" : "cgroup.events"));
-            if (v1 ? trim(state) == "FROZEN" : state.find("frozen 1") != std::string::npos)
-                break;
-            std::this_thread::sleep_for(1ms);
-        }
-        write_control_file_or_throw(cg.file(v1 ? "freezer.state" : "cgroup.freeze"),
-                                    v1 ? "THAWED" : "0");
+    // Whether the kernel says the cgroup is frozen, read as runc reads it.
+    static bool frozen(const ScratchCgroup &cg) {
+        if (cg.version() == 1)
+            return trim(read_file(cg.file("freezer.state"))) == "FROZEN";
+        return read_file(cg.file("cgroup.events")).find("frozen 1") != std::string::npos;
     }
-    void short_lived(const Hierarchy &h) {
+    // Freeze, wait until the kernel says frozen, thaw.
+    void freeze_cycle(const ScratchCgroup &cg) {
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
+        ++cycles_;
+        for (auto until = Clock::now() + 2s; !frozen(cg) && Clock::now() < until;)
+            std::this_thread::sleep_for(1ms);
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
+    }
+    // A cgroup of freezers_[k], named like a kubelet container, joined, frozen, thawed, left and
+    // removed.
+    void short_lived(std::size_t k) {
+        const Hierarchy &h = *freezers_[k];
         auto path = h.version == 1 ? fmt::format("{}/kubepods/besteffort/pod{}/{}", prefix_,
                                                  random_uuid(), random_hex(64))
                                    : fmt::format("{}/kubepods.slice/cri-containerd-{}.scope",
                                                  prefix_, random_hex(64));
         ScratchCgroup cg(h, path);
-        auto &home = *pool_[h.version == 1 ? 0 : 1];
-        auto pid = sleepers_[h.version == 1 ? 0 : 1]->pid();
+        auto &home = *pool_[k];
+        auto pid = sleepers_[k]->pid();
         join(cg, pid);
         freeze_cycle(cg);
         join(home, pid);
@@ -251,7 +256,7 @@ class Churn {
         ++short_lived_;
     }
 
-    const Hierarchy &v1_, &v2_;
+    std::vector<const Hierarchy *> freezers_;
     std::string prefix_;
     std::vector<std::unique_ptr<ScratchCgroup>> pool_;
     std::vector<std::unique_ptr<SleeperProcess>> sleepers_;
@@ -285,10 +290,16 @@ Settings parse(int argc, char **argv) {
 
 int run(const Settings &s) {
     auto hierarchies = discover_hierarchies();
-    const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
-    const Hierarchy *v2 = find_v2(hierarchies);
-    if (!v1 || !v2)
-        throw std::runtime_error("needs the v1 freezer and cgroup v2 mounted");
+    // The v1 freezer then cgroup v2, as this layout mounts them (a v2-only host: v2 alone).
+    std::vector<const Hierarchy *> freezers;
+    for (const Hierarchy *h : {find_v1_controller(hierarchies, "freezer"), find_v2(hierarchies)})
+        if (h)
+            freezers.push_back(h);
+    if (freezers.empty())
+        throw std::runtime_error("needs the v1 freezer or cgroup v2 mounted");
+    for (const Hierarchy *h : freezers)
+        fmt::print("soak: churn in {} at {}\n", h->version == 1 ? "the v1 freezer" : "cgroup v2",
+                   h->mount_point);
     auto prefix = fmt::format("/freezeprobe-soak-{}", ::getpid());
     auto metrics = fmt::format("/tmp/freezeprobe-soak-{}.prom", ::getpid());
     Counts counts;
@@ -303,7 +314,7 @@ int run(const Settings &s) {
     std::uint64_t cycles = 0, stuck = 0;
     std::string did;
     {
-        Churn churn(*v1, *v2, prefix);
+        Churn churn(freezers, prefix);
         // The first stuck freeze early enough for a short run to have one, then every minute.
         auto start = Clock::now(), next_sample = start,
              next_stuck = start + std::chrono::milliseconds(
