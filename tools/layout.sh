@@ -25,6 +25,7 @@ SUITE_FILTER+=':ChurnTest.*:HangFuseTest.HeldReadBlocks*:RuncFreezeTest.*:RuncCo
 SUITE_FILTER+=':CommandLine.WatchPrintsContractJsonAndStopsOnSignal:CommandLine.Doctor*'
 SUITE_FILTER+=':CommandLine.DemoSeesEveryWriteItMakes:StartWritesNothingTest.*:WatchOutputsTest.*'
 SUITE_FILTER+=':AttachModeTest.EveryModeThatAttachesReportsTheSameEvents'
+SUITE_FILTER+=':RuncHeldTest.*:BlockerCausesTest.*:HeldTest.*'
 if [[ ${1:-} == --print-filter ]]; then echo "$SUITE_FILTER"; exit 0; fi
 (($# >= 2)) || { usage >&2; exit 2; }
 LAYOUT=$1; shift
