@@ -66,13 +66,6 @@ bool wait_state(pid_t tid, const std::string &state, std::chrono::milliseconds t
     return eventually([&] { return proc_state(tid) == state; }, timeout);
 }
 
-const char *freeze_file(const Hierarchy &h) {
-    return h.version == 1 ? "freezer.state" : "cgroup.freeze";
-}
-const char *freeze_value(const Hierarchy &h, bool freeze) {
-    return h.version == 1 ? (freeze ? "FROZEN" : "THAWED") : (freeze ? "1" : "0");
-}
-
 class BlockerCausesTest : public ProbeTest {
   protected:
     void configure(SessionOptions &options) override {
@@ -234,11 +227,11 @@ TEST_F(BlockerCausesTest, VforkParentPtraceStoppedAndSigstoppedTasksAreNotBlocke
         EXPECT_EQ(proc_state(vfork_parent.pid()), "D") << "the vfork parent waits for its child";
 
         ThawGuard thaw_guard(cg);
-        write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, true));
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
         ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeEpisode>(ev).empty(); }, 5s));
         collect_for(400ms); // a stall would come after 300 ms
         expect_frozen_without_blockers(events_, cg.path());
-        write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, false));
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
         wait_for([](auto &ev) { return of_type<FreezeEpisode>(ev).size() >= 2; });
     }
 }
@@ -256,7 +249,7 @@ TEST_F(HeldTest, AFreezeNeverThawedIsReportedHeldOnce) {
         SleeperProcess sleeper;
         write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(sleeper.pid()));
         ThawGuard thaw_guard(cg);
-        write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, true));
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
         ASSERT_TRUE(wait_for([](auto &ev) { return !of_type<FreezeHeld>(ev).empty(); }, 5s));
         collect_for(1500ms);
         auto held = of_type<FreezeHeld>(events_);
@@ -270,7 +263,7 @@ TEST_F(HeldTest, AFreezeNeverThawedIsReportedHeldOnce) {
         EXPECT_GE(h_.duration_ns, 1'000'000'000u);
         EXPECT_LE(h_.since_ns, event.time_ns - 1'000'000'000u);
         EXPECT_NE(h_.diagnosis.find("nobody thawed it"), std::string::npos);
-        write_control_file_or_throw(cg.file(freeze_file(*h)), freeze_value(*h, false));
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
     }
 }
 

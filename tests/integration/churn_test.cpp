@@ -63,14 +63,13 @@ TEST_F(ChurnTest, ShortLivedCgroupsAreEachNamedRight) {
     const int n = 400;
     for (int i = 0; i < n; ++i) {
         auto &parent = *parents[i % parents.size()];
-        bool v2 = parent.version() == 2;
         auto name = "c" + std::to_string(i % 8);
         auto dir = parent.dir() + "/" + name;
         ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
         path_of[{parent.version(), inode_of(dir)}] = parent.path() + "/" + name;
         EXPECT_EQ(write_control_file(dir + "/cgroup.procs", "x"), EINVAL);
-        write_control_file_or_throw(dir + (v2 ? "/cgroup.freeze" : "/freezer.state"),
-                                    v2 ? "0" : "THAWED");
+        write_control_file_or_throw(dir + "/" + freeze_file_name(parent.version()),
+                                    freeze_value(parent.version(), false));
         ASSERT_EQ(::rmdir(dir.c_str()), 0) << dir;
         if (i % 50 == 49)
             session_->drain();
@@ -100,7 +99,7 @@ TEST_F(ChurnTest, ShortLivedCgroupsAreEachNamedRight) {
 // left the second held for ever in the VM, and the test waiting for the child.
 TEST_F(ChurnTest, ThreadKilledInAWatchedWriteLeavesNoEntryInFlight) {
     // Any cgroup.procs will do: the v1 freezer's where the layout mounts it, else v2's.
-    ScratchCgroup cg(*freezable().front(), prefix_ + "/killed-writer");
+    ScratchCgroup cg(freezer(), prefix_ + "/killed-writer");
     HangFuse fuse;
     auto file = fuse.file_path();
     auto procs = cg.file("cgroup.procs");

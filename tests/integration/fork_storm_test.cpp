@@ -125,13 +125,8 @@ class ForkingChild {
     int result_ = -1;
 };
 
-const char *freeze_file(const Hierarchy &h) {
-    return h.version == 1 ? "freezer.state" : "cgroup.freeze";
-}
-void set_frozen(const ScratchCgroup &cg, const Hierarchy &h, bool freeze) {
-    write_control_file_or_throw(cg.file(freeze_file(h)), h.version == 1
-                                                             ? (freeze ? "FROZEN" : "THAWED")
-                                                             : (freeze ? "1" : "0"));
+void set_frozen(const ScratchCgroup &cg, bool freeze) {
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(freeze));
 }
 
 std::vector<std::pair<Event, FreezeEpisode>> episodes_of(const std::vector<Event> &events,
@@ -157,7 +152,7 @@ class ForkStormTest : public ProbeTest {
         reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
         ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s));
 
-        set_frozen(cg, h, true);
+        set_frozen(cg, true);
         // The probe counts from the moment it has processed the freeze request.
         ASSERT_TRUE(wait_for([&](auto &ev) {
             for (auto &[e, w] : of_type<FreezeWrite>(ev))
@@ -168,9 +163,9 @@ class ForkStormTest : public ProbeTest {
         forker.start();
         outsider.start();
         for (int i = 0; i < 20; ++i) {
-            set_frozen(cg, h, false);
+            set_frozen(cg, false);
             std::this_thread::sleep_for(10ms);
-            set_frozen(cg, h, true);
+            set_frozen(cg, true);
             collect_for(20ms);
         }
         ASSERT_TRUE(episodes_of(events_, cg.path()).empty()) << "the FUSE reader holds it";
@@ -182,7 +177,7 @@ class ForkStormTest : public ProbeTest {
         outsider.stop();
         auto outside_forks = outsider.forks(5s);
         forker.stop();
-        set_frozen(cg, h, false);
+        set_frozen(cg, false);
         auto forks = forker.forks(5s);
         ASSERT_TRUE(forks && outside_forks) << "the forkers did not report";
         std::cout << fmt::format("v{}: the forker forked {} times, the outsider {}; the probe "

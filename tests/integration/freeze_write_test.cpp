@@ -84,16 +84,15 @@ TEST_F(FreezeWriteTest, WriterThreadIsReported) {
 }
 
 void FreezeWriteTest::writer_thread_is_reported(const Hierarchy &h) {
-    bool v1 = h.version == 1;
     ScratchCgroup cg(h, prefix_ + "/threaded-v" + std::to_string(h.version));
-    auto file = cg.file(v1 ? "freezer.state" : "cgroup.freeze");
+    auto file = cg.freeze_file();
     pid_t writer_tid = 0;
     std::thread writer([&] {
         writer_tid = static_cast<pid_t>(::gettid());
-        write_control_file_or_throw(file, v1 ? "FROZEN" : "1");
+        write_control_file_or_throw(file, cg.freeze_value(true));
     });
     writer.join();
-    write_control_file_or_throw(file, v1 ? "THAWED" : "0");
+    write_control_file_or_throw(file, cg.freeze_value(false));
     ASSERT_TRUE(wait_for([](auto &ev) { return of_type<FreezeWrite>(ev).size() >= 2; }));
     auto writes = of_type<FreezeWrite>(events_);
     EXPECT_EQ(writes[0].second.writer.pid, static_cast<std::uint32_t>(::getpid()));
