@@ -6,6 +6,7 @@
 // Declaration order is cleanup order, reversed: the FUSE release comes last in each scope so that
 // it runs first, then the loop device is detached, the cgroup thawed, the processes killed and
 // reaped by their PIDs, and the cgroup removed.
+#include "loop_device.h"
 #include "probe_harness.h"
 #include "subprocess.h"
 
@@ -73,34 +74,6 @@ class BlockerCausesTest : public ProbeTest {
         options.tracker.held_after_ns = held_after_ns_;
     }
     std::uint64_t held_after_ns_ = 60'000'000'000;
-};
-
-// A loop device on the FUSE file, detached on destruction.
-class LoopDevice {
-  public:
-    explicit LoopDevice(const std::string &file) {
-        auto losetup = find_program("losetup");
-        if (!losetup)
-            throw std::runtime_error("losetup is not installed (util-linux)");
-        losetup_ = *losetup;
-        // Short options both util-linux's and busybox's (the VM's) losetup take: the first free
-        // device, then the file on it, read-only.
-        auto free = run_process({losetup_, "-f"});
-        if (free.exit_code != 0)
-            throw std::runtime_error(
-                fmt::format("losetup -f exited {}: {}", free.exit_code, free.err));
-        auto device = std::string(trim(free.out));
-        auto r = run_process({losetup_, "-r", device, file});
-        if (r.exit_code != 0)
-            throw std::runtime_error(fmt::format("losetup exited {}: {}", r.exit_code, r.err));
-        path_ = device;
-    }
-    ~LoopDevice() { run_process({losetup_, "-d", path_}); }
-    const std::string &path() const { return path_; }
-
-  private:
-    std::string losetup_;
-    std::string path_;
 };
 
 TEST_F(BlockerCausesTest, LoopDeviceReaderOnAHeldFuseFileIsBlockIoNamingTheDaemon) {

@@ -89,8 +89,9 @@ std::string v1_state(const ScratchCgroup &cg) {
     return std::string(trim(read_file(cg.file("freezer.state"))));
 }
 
+// The test's prefix, which the leftover check knows.
 std::string scratch_cgroup_name() {
-    return "/freezeprobe-fuse-test-" + std::to_string(::getpid());
+    return unique_prefix();
 }
 
 class HangFuseTest : public ::testing::Test {

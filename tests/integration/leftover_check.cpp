@@ -1,30 +1,49 @@
 // Every integration test process checks, as it ends, that it left nothing behind: no cgroup
-// named with its prefix (unique_prefix()) in any hierarchy, no hangfs FUSE mount that was not
-// there when it started. ctest runs each test in a process of its own, so a leftover fails the
-// test that made it; the check then removes what it found, so that one leak does not spread.
+// named with its prefix (unique_prefix(), which carries its PID) in any hierarchy, no hangfs FUSE
+// mount and no loop device on a hangfs file made by it or a child it started (their names carry
+// its PID: hang_fuse_dir_prefix()) that was not there when it started. ctest runs each test in a
+// process of its own, so a leftover fails the test that made it; the check then removes what it
+// found, so that one leak does not spread. What another process tree made (a second test run
+// beside this one) is neither counted nor touched.
+#include "leftover_check.h"
+
 #include "probe_harness.h"
 
 #include "cgroup_hierarchies.h"
+#include "hang_fuse.h"
+#include "loop_device.h"
 #include "scratch.h"
+#include "text_util.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <sys/mount.h>
 #include <unistd.h>
 
 namespace freezeprobe::testing {
-namespace {
 
 namespace fs = std::filesystem;
 
-// Mount points of hangfs FUSE file systems (HangFuse), from /proc/self/mountinfo.
-std::set<std::string> hangfs_mounts() {
+namespace {
+
+// Whether path is, or is inside, a HangFuse mount point directory of owner's process tree.
+bool in_own_hangfs_dir(const fs::path &path, pid_t owner) {
+    auto prefix = hang_fuse_dir_prefix(owner);
+    for (auto &part : path)
+        if (part.native().starts_with(prefix))
+            return true;
+    return false;
+}
+
+} // namespace
+
+std::set<std::string> own_hangfs_mounts(pid_t owner) {
     std::set<std::string> mounts;
     std::ifstream in("/proc/self/mountinfo");
     for (std::string line; std::getline(in, line);) {
@@ -34,10 +53,28 @@ std::set<std::string> hangfs_mounts() {
         std::istringstream fields(line);
         std::string id, parent, dev, root, mount_point;
         fields >> id >> parent >> dev >> root >> mount_point;
-        mounts.insert(mount_point);
+        if (in_own_hangfs_dir(mount_point, owner))
+            mounts.insert(mount_point);
     }
     return mounts;
 }
+
+std::set<std::string> own_loop_devices(pid_t owner) {
+    std::set<std::string> loops;
+    std::error_code ec;
+    for (auto &entry : fs::directory_iterator("/sys/block", ec)) {
+        auto name = entry.path().filename().native();
+        if (!name.starts_with("loop"))
+            continue;
+        // Absent while the device is not bound to a file.
+        auto backing = std::string(trim(read_file((entry.path() / "loop/backing_file").native())));
+        if (!backing.empty() && in_own_hangfs_dir(backing, owner))
+            loops.insert("/dev/" + name);
+    }
+    return loops;
+}
+
+namespace {
 
 // Thaws, empties and removes a cgroup tree, innermost first.
 void remove_cgroup_tree(const Hierarchy &h, const fs::path &top) {
@@ -48,10 +85,8 @@ void remove_cgroup_tree(const Hierarchy &h, const fs::path &top) {
             dirs.push_back(it->path());
     std::sort(dirs.begin(), dirs.end(), [](auto &a, auto &b) { return a.native() > b.native(); });
     for (auto &dir : dirs) {
-        if (h.version == 1 && h.controllers.find("freezer") != std::string::npos)
-            write_control_file(dir / "freezer.state", "THAWED");
-        if (h.version == 2)
-            write_control_file(dir / "cgroup.freeze", "0");
+        if (h.version == 2 || h.controllers.find("freezer") != std::string::npos)
+            write_control_file(dir / freeze_file_name(h.version), freeze_value(h.version, false));
         std::istringstream pids(read_file(dir / "cgroup.procs"));
         for (std::string pid; pids >> pid;)
             write_control_file(h.mount_point + "/cgroup.procs", pid);
@@ -61,11 +96,27 @@ void remove_cgroup_tree(const Hierarchy &h, const fs::path &top) {
 
 class LeftoverCheck : public ::testing::Environment {
   public:
-    void SetUp() override { mounts_at_start_ = hangfs_mounts(); }
+    void SetUp() override {
+        // The processes this one starts name their HangFuse mounts after it.
+        ::setenv(kTestPidVariable, std::to_string(::getpid()).c_str(), 1);
+        mounts_at_start_ = own_hangfs_mounts(::getpid());
+        loops_at_start_ = own_loop_devices(::getpid());
+    }
 
     void TearDown() override {
         std::vector<std::string> left;
-        for (auto &mount_point : hangfs_mounts()) {
+        // Loop devices first: one may be backed by a file of a mount below.
+        for (auto &loop : own_loop_devices(::getpid())) {
+            if (loops_at_start_.count(loop))
+                continue;
+            left.push_back("loop device " + loop);
+            try {
+                LoopDevice::detach(loop);
+            } catch (const std::exception &e) {
+                left.back() += fmt::format(" (not detached: {})", e.what());
+            }
+        }
+        for (auto &mount_point : own_hangfs_mounts(::getpid())) {
             if (mounts_at_start_.count(mount_point))
                 continue;
             left.push_back("FUSE mount " + mount_point);
@@ -89,6 +140,7 @@ class LeftoverCheck : public ::testing::Environment {
 
   private:
     std::set<std::string> mounts_at_start_;
+    std::set<std::string> loops_at_start_;
 };
 
 [[maybe_unused]] auto *const leftover_check =

@@ -1,12 +1,15 @@
 // `freezeprobe watch [options] -- COMMAND` as a CI job runs it: the command's exit status, the
 // --fail-on exit code 3, and the report and JUnit files that explain a freeze failure without
-// reading logs. The binary is run as a child process, as a user would.
+// reading logs. The binary is run as a child process, as a user would. The freezes are made in the
+// freezer the layout has (CgroupTest::freezer(): the v1 freezer where it is mounted, else cgroup
+// v2), so that every layout runs them.
 #include "probe_harness.h"
 #include "subprocess.h"
 
 #include "hang_fuse.h"
 
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -19,18 +22,24 @@ namespace freezeprobe::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using namespace std::chrono_literals;
 
-class WatchOutputsTest : public ::testing::Test {
+// A shell command that freezes (or thaws) cg, and one that reads its state as runc does (v1:
+// freezer.state, whose read is what moves a v1 cgroup on to FROZEN; v2: cgroup.events).
+std::string freeze_cmd(const ScratchCgroup &cg, bool freeze) {
+    return fmt::format("echo {} > {}", cg.freeze_value(freeze), cg.freeze_file());
+}
+std::string read_state_cmd(const ScratchCgroup &cg) {
+    return "cat " + cg.file(cg.version() == 1 ? "freezer.state" : "cgroup.events");
+}
+
+class WatchOutputsTest : public CgroupTest {
   protected:
     void SetUp() override {
-        REQUIRE_PRIVILEGES();
+        CgroupTest::SetUp();
+        if (stopped())
+            return;
         dir_ = fs::path(::testing::TempDir()) / ("watch-outputs-" + random_hex(8));
         fs::create_directories(dir_);
-        auto hierarchies = discover_hierarchies();
-        if (auto *v1 = find_v1_controller(hierarchies, "freezer"))
-            v1_ = *v1;
-        prefix_ = unique_prefix();
     }
     void TearDown() override {
         if (!dir_.empty())
@@ -66,17 +75,14 @@ class WatchOutputsTest : public ::testing::Test {
     }
 
     fs::path dir_;
-    std::optional<Hierarchy> v1_; // none in a v2-only layout
-    std::string prefix_;
 };
 
 TEST_F(WatchOutputsTest, CommandSucceedsAndReportsDescribeIt) {
-    REQUIRE_V1_FREEZER(v1_);
     auto id = random_hex(64);
-    ScratchCgroup cg(*v1_, prefix_ + "/kubepods/burstable/pod" + random_uuid() + "/" + id);
-    auto state = cg.file("freezer.state");
-    auto r = watch({}, {"/bin/sh", "-c",
-                        "echo FROZEN > " + state + "; cat " + state + "; echo THAWED > " + state});
+    ScratchCgroup cg(freezer(), prefix_ + "/kubepods/burstable/pod" + random_uuid() + "/" + id);
+    auto r = watch(
+        {}, {"/bin/sh", "-c",
+             freeze_cmd(cg, true) + "; " + read_state_cmd(cg) + "; " + freeze_cmd(cg, false)});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto j = report();
     if (auto mode = test_attach_mode()) {
@@ -97,8 +103,9 @@ TEST_F(WatchOutputsTest, CommandSucceedsAndReportsDescribeIt) {
     EXPECT_EQ(c["container"]["id"], id);
     EXPECT_EQ(c["episodes"]["frozen"], 1);
     EXPECT_EQ(c["episodes"]["thawed"], 1);
-    EXPECT_EQ(c["files"]["freezer.state"]["count"], 2);
-    EXPECT_GT(c["files"]["freezer.state"]["latency_ns"]["max"].get<std::uint64_t>(), 0u);
+    auto &file = c["files"][freeze_file_name(cg.version())];
+    EXPECT_EQ(file["count"], 2) << c.dump(2);
+    EXPECT_GT(file["latency_ns"]["max"].get<std::uint64_t>(), 0u);
     expect_valid_xml();
     EXPECT_NE(junit().find(id), std::string::npos);
     EXPECT_EQ(junit().find("<failure"), std::string::npos) << junit();
@@ -113,10 +120,10 @@ TEST_F(WatchOutputsTest, CommandStatusIsPassedOn) {
 }
 
 TEST_F(WatchOutputsTest, FailedWriteFailsTheRunWithFailOn) {
-    REQUIRE_V1_FREEZER(v1_);
-    ScratchCgroup cg(*v1_, prefix_ + "/bad");
-    auto cmd = std::vector<std::string>{"/bin/sh", "-c",
-                                        "echo BOGUS > " + cg.file("freezer.state") + " || true"};
+    ScratchCgroup cg(freezer(), prefix_ + "/bad");
+    // Not a state (v1) nor an integer (v2): EINVAL in both.
+    auto cmd =
+        std::vector<std::string>{"/bin/sh", "-c", "echo BOGUS > " + cg.freeze_file() + " || true"};
     auto plain = watch({}, cmd);
     EXPECT_EQ(plain.exit_code, 0) << plain.err;
     auto strict = watch({"--fail-on", "aborted,write-error"}, cmd);
@@ -130,19 +137,13 @@ TEST_F(WatchOutputsTest, FailedWriteFailsTheRunWithFailOn) {
 // The CI story end to end: a freeze held up by a FUSE read and given up, as runc does; the JUnit
 // failure explains it.
 TEST_F(WatchOutputsTest, AbortedFreezeIsExplainedInJUnit) {
-    REQUIRE_V1_FREEZER(v1_);
-    ScratchCgroup cg(*v1_,
+    ScratchCgroup cg(freezer(),
                      prefix_ + "/kubepods/burstable/pod" + random_uuid() + "/" + random_hex(64));
-    HangReader reader;
-    ThawGuard thaw(cg);
-    HangFuse fuse;
-    reader.start(fuse.file_path(), {cg.file("cgroup.procs")});
-    ASSERT_TRUE(fuse.wait_for_held_reads(1, 5s));
-    auto state = cg.file("freezer.state");
+    HeldReader held(cg);
     auto r = watch({"--fail-on", "aborted", "--stall-after", "200"},
                    {"/bin/sh", "-c",
-                    "echo FROZEN > " + state + "; sleep 0.6; cat " + state + "; echo THAWED > " +
-                        state + "; sleep 0.4"});
+                    freeze_cmd(cg, true) + "; sleep 0.6; " + read_state_cmd(cg) + "; " +
+                        freeze_cmd(cg, false) + "; sleep 0.4"});
     EXPECT_EQ(r.exit_code, 3) << r.err;
     expect_valid_xml();
     auto xml = junit();
@@ -157,17 +158,15 @@ TEST_F(WatchOutputsTest, AbortedFreezeIsExplainedInJUnit) {
     ASSERT_EQ(j["containers"].size(), 1u) << j.dump(2);
     EXPECT_EQ(j["containers"][0]["episodes"]["aborted"], 1);
     EXPECT_EQ(j["containers"][0]["stalls"], 1);
-    fuse.abort_connection();
+    held.fuse().abort_connection();
 }
 
 TEST_F(WatchOutputsTest, AFreezeNeverThawedIsHeldAndFailsTheRun) {
-    REQUIRE_V1_FREEZER(v1_);
-    ScratchCgroup cg(*v1_,
+    ScratchCgroup cg(freezer(),
                      prefix_ + "/kubepods/burstable/pod" + random_uuid() + "/" + random_hex(64));
     ThawGuard thaw(cg);
-    auto state = cg.file("freezer.state");
     auto r = watch({"--fail-on", "held", "--held-after", "1"},
-                   {"/bin/sh", "-c", "echo FROZEN > " + state + "; sleep 1.8"});
+                   {"/bin/sh", "-c", freeze_cmd(cg, true) + "; sleep 1.8"});
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_NE(r.err.find("--fail-on conditions hit: held (1)"), std::string::npos) << r.err;
     auto j = report();
@@ -179,10 +178,10 @@ TEST_F(WatchOutputsTest, AFreezeNeverThawedIsHeldAndFailsTheRun) {
     EXPECT_NE(xml.find("nobody thawed it"), std::string::npos) << xml;
 
     // Thawed within --held-after: nothing held, exit 0.
-    auto quick = watch(
-        {"--fail-on", "held", "--held-after", "1"},
-        {"/bin/sh", "-c",
-         "echo FROZEN > " + state + "; cat " + state + "; echo THAWED > " + state + "; sleep 1.5"});
+    auto quick = watch({"--fail-on", "held", "--held-after", "1"},
+                       {"/bin/sh", "-c",
+                        freeze_cmd(cg, true) + "; " + read_state_cmd(cg) + "; " +
+                            freeze_cmd(cg, false) + "; sleep 1.5"});
     EXPECT_EQ(quick.exit_code, 0) << quick.err;
 }
 
