@@ -155,6 +155,19 @@ class EventPipelineTest : public ::testing::Test {
     }
 
     // The blockers named by the one stall among the events; a failure if there is not one.
+    // Ticks every step_ms from t_ms (left just past end_ms) to end_ms; the times (ms) of the
+    // ticks that made a blocker scan.
+    std::vector<std::uint64_t> scans_while_ticking(std::uint64_t &t_ms, std::uint64_t end_ms,
+                                                   std::uint64_t step_ms) {
+        std::vector<std::uint64_t> times;
+        for (; t_ms <= end_ms; t_ms += step_ms) {
+            auto before = blocker_scans_.size();
+            pipeline_->tick(t_ms * ms);
+            if (blocker_scans_.size() != before)
+                times.push_back(t_ms);
+        }
+        return times;
+    }
     std::vector<Blocker> stall_blockers() const {
         auto found = episodes();
         if (found.size() != 1 || !std::holds_alternative<FreezeStall>(found[0].body)) {
@@ -562,17 +575,8 @@ TEST_F(EventPipelineTest, RescansBackOffWhileTheBlockersStayTheSame) {
     blockers_ = {fuse_reader()};
     state_ = FreezeState::freezing;
     scan_verdict_ = true;
-    std::vector<std::uint64_t> scan_times;
     std::uint64_t t = 1'100; // ms
-    auto run_until = [&](std::uint64_t end_ms) {
-        for (; t <= end_ms; t += 100) {
-            auto before = blocker_scans_.size();
-            pipeline_->tick(t * ms);
-            if (blocker_scans_.size() != before)
-                scan_times.push_back(t);
-        }
-    };
-    run_until(33'000);
+    auto scan_times = scans_while_ticking(t, 33'000, 100);
     // Sampled (every tick here) until two scans agree, then 1, 2, 4 and 8 s apart.
     EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{1'100, 1'200, 2'200, 4'200, 8'200, 16'200,
                                                       24'200, 32'200}));
@@ -583,8 +587,7 @@ TEST_F(EventPipelineTest, RescansBackOffWhileTheBlockersStayTheSame) {
     // Another thread holds it up now: found at the next (8 s) scan, confirmed by a sample, then
     // 1 s, 2 s... again.
     blockers_.push_back(Blocker{8, 8, "cat", "D", "request_wait_answer", {}, container_path_, {}});
-    scan_times.clear();
-    run_until(45'000);
+    scan_times = scans_while_ticking(t, 45'000, 100);
     EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{40'200, 40'300, 41'300, 43'300}));
 }
 
@@ -595,23 +598,13 @@ TEST_F(EventPipelineTest, ScansThatFindNoBlockerBackOffToo) {
     write_v1_state("FROZEN\n", 1'000 * ms);
     state_ = FreezeState::freezing;
     scan_verdict_ = true;
-    std::vector<std::uint64_t> scan_times;
     std::uint64_t t = 1'100; // ms
-    auto run_until = [&](std::uint64_t end_ms) {
-        for (; t <= end_ms; t += 5) {
-            auto before = blocker_scans_.size();
-            pipeline_->tick(t * ms);
-            if (blocker_scans_.size() != before)
-                scan_times.push_back(t);
-        }
-    };
-    run_until(4'500);
+    auto scan_times = scans_while_ticking(t, 4'500, 5);
     EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{1'100, 1'105, 1'115, 1'135, 1'175, 1'255,
                                                       1'415, 1'735, 2'375, 3'375, 4'375}));
     // A FUSE reader blocks it now: found at the next scan, then sampled until confirmed.
     blockers_ = {fuse_reader()};
-    scan_times.clear();
-    run_until(5'400);
+    scan_times = scans_while_ticking(t, 5'400, 5);
     EXPECT_EQ(scan_times, (std::vector<std::uint64_t>{5'375, 5'380}));
 }
 
