@@ -41,6 +41,13 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 # maxactive of its own) and reads their missed returns (kprobe_profile).
 mount -t tracefs tracefs /sys/kernel/tracing || fail_boot "tracefs on /sys/kernel/tracing"
 mkdir -p /root
+# run.sh --debug-guest: this boot has no KASLR; its text symbols go to the second serial port
+# (run.sh's kallsyms.gz), to read the addresses of a wedged guest's vCPUs against.
+if [ "${DEBUG_GUEST:-0}" = 1 ]; then
+  stty -F /dev/ttyS1 raw -echo 115200
+  grep ' [tT] ' /proc/kallsyms | gzip -1 >/dev/ttyS1
+  echo "VM-DEBUG text symbols written to ttyS1 (kallsyms.gz)"
+fi
 
 # A cgroup layout at /sys/fs/cgroup (what was mounted there is unmounted first):
 #   hybrid  the host's: a tmpfs, one v1 hierarchy per controller (the tests use the freezer), a
@@ -48,7 +55,28 @@ mkdir -p /root
 #   v1      the same without cgroup2 (legacy)
 #   v2      cgroup2 at /sys/fs/cgroup and no v1 hierarchy
 # A v1 hierarchy the tests left empty is destroyed when unmounted, its controllers free again.
+# The v1 freezer turns the kernel's freezer_active static key on while any v1 cgroup is freezing,
+# and off again when none is (6.1 and later): every freeze or thaw of the only freezing cgroup
+# rewrites the kernel's text at each freezing() check (text_poke_bp: an int3 first, then the new
+# jump). Under QEMU's multi-threaded TCG (7.2) a vCPU can keep running a stale translation of
+# such a site that still holds the int3 after the kernel has finished patching it; the kernel's
+# int3 handler sees no int3 in memory, backs up and runs the "original instruction" again, which
+# is the stale int3 again: a loop with interrupts off (recalc_sigpending in ret_from_fork, under
+# the sighand lock), on both vCPUs, with no console output at all. The runc v1 loops and fork
+# storms of the tests hit it (ForkStormTest's v1 storm, the demo; run.sh --debug-guest caught
+# it). So the guest keeps one empty v1 freezer cgroup frozen while a v1 freezer is mounted: the
+# key stays on and the tests' freezes patch nothing.
+KEY_HOLDER=/sys/fs/cgroup/freezer/vm-freezer-key-holder
+hold_freezer_key() {
+  [ -d /sys/fs/cgroup/freezer ] || return 0
+  mkdir "$KEY_HOLDER" && echo FROZEN >"$KEY_HOLDER/freezer.state"
+}
+release_freezer_key() {
+  [ -d "$KEY_HOLDER" ] || return 0
+  echo THAWED >"$KEY_HOLDER/freezer.state" && rmdir "$KEY_HOLDER"
+}
 mount_layout() {
+  release_freezer_key
   for m in $(awk '$2 ~ "^/sys/fs/cgroup/" { print $2 }' /proc/mounts); do umount "$m"; done
   ! grep -q ' /sys/fs/cgroup ' /proc/mounts || umount /sys/fs/cgroup
   if [ "$1" = v2 ]; then
@@ -72,6 +100,7 @@ mount_layout() {
   done
   mkdir /sys/fs/cgroup/systemd
   mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd || return 1
+  hold_freezer_key || return 1
   [ "$1" = v1 ] && return
   mkdir /sys/fs/cgroup/unified
   mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified

@@ -56,6 +56,15 @@
 #                         /dev/null per run, 5 interleaved rounds without the probe and with it
 #                         in each mode; prints medians and ratios (not part of the tests)
 #   --verbose             also copy the console to stdout while the VM runs
+#   --debug-guest         to diagnose a guest that wedges: the guest kernel logs everything
+#                         (no "quiet"; ignore_loglevel), reports hung tasks after 30 s, and boots
+#                         without KASLR, its text symbols written to DIR/vm/SUITE/kallsyms.gz (a
+#                         second serial port); QEMU's monitor listens on DIR/vm/SUITE/monitor.sock.
+#                         When the console stays silent for 60 s, this script records every vCPU's
+#                         registers and the top of its stack (monitor.log) and sends sysrq l, w, m
+#                         and t; after 120 s more of silence, the registers again and an NMI,
+#                         which panics the guest (unknown_nmi_panic) with every CPU's backtrace.
+#                         GUEST_MEMORY=2G in the environment gives the guest more memory (1G)
 #   --panic-in MODE       to test this script: the first guest crashes its kernel (sysrq) as
 #                         MODE starts, so that MODE and the later modes are run again
 #   --wedge-in MODE       the same with a guest that stops printing and spins as MODE starts
@@ -68,13 +77,6 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # Tests that do not run in the guest, each with the reason. Everything else runs, in every mode
 # (but the ONCE tests below).
 EXCLUDED=(
-  # Fork storms in a freezing cgroup. They pass alone in the 5.10 and 6.1 guests in every mode
-  # (--filter 'ForkStormTest.*'), but in the full 6.1 run the guest wedged twice inside
-  # ForkStormTest.ForksIntoAFreezingV1CgroupAreCountedWithTheForker: no console output at all
-  # (not even the stall watchdog's) for 14 minutes with QEMU at full CPU. Not investigated yet
-  # (a guest livelock under TCG, memory in the 1 GiB guest, or the kernel); until it is, the fork
-  # counting is tested on the host only. Run them here with --filter 'ForkStormTest.*'.
-  'ForkStormTest.*'
   # A loop device on a file of the held FUSE mount: the guest's busybox losetup fails to set it up
   # ("No such file or directory" for the FUSE file, which util-linux's losetup opens on the host),
   # so it runs on the host only (ctest's integration suite). Not investigated further yet.
@@ -181,6 +183,7 @@ MODE_TIMEOUT=600
 STALL_TIMEOUT=150
 REPEAT=1
 VERBOSE=0
+DEBUG_GUEST=0
 BENCH_WRITES=""
 PANIC_IN=""
 PANIC_HOW=crash
@@ -204,6 +207,7 @@ while (($#)); do
     --layouts) LAYOUTS=$2; shift 2 ;;
     --layout-tests) LAYOUT_KIND=$2; shift 2 ;;
     --verbose) VERBOSE=1; shift ;;
+    --debug-guest) DEBUG_GUEST=1; shift ;;
     --bench) BENCH_WRITES=$2; shift 2 ;;
     --panic-in) PANIC_IN=$2; shift 2 ;;
     --wedge-in) PANIC_IN=$2 PANIC_HOW=wedge; shift 2 ;;
@@ -312,6 +316,7 @@ pack_initramfs() {
     echo "REPEAT=$REPEAT"
     echo "LAYOUTS='$3'"
     echo "LAYOUT_FILTER='$LAYOUT_FILTER'"
+    echo "DEBUG_GUEST=$DEBUG_GUEST"
   } >"$STAGE/etc/vm-test.conf"
   (cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
     gzip -1 >"$WORK/initramfs.cpio.gz"
@@ -327,9 +332,23 @@ boot_guest() {
   HOST_TIMEOUT=$((${#count[@]} * MODE_TIMEOUT + 120))
   pack_initramfs "$modes" "${3:-}" "${4:-}"
   echo "vm: booting $KVER under TCG, modes: $modes (console: $2, limit ${HOST_TIMEOUT}s)"
-  local qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nographic -no-reboot -nic none
-    -kernel "$KDIR/vmlinuz" -initrd "$WORK/initramfs.cpio.gz"
-    -append "console=ttyS0 panic=-1 quiet")
+  local append="console=ttyS0 panic=-1 quiet" debug=()
+  if ((DEBUG_GUEST)); then
+    append="console=ttyS0 panic=-1 ignore_loglevel nokaslr sysrq_always_enabled unknown_nmi_panic"
+    append+=" panic_print=0x41 softlockup_all_cpu_backtrace=1 sysctl.kernel.hung_task_timeout_secs=30"
+    append+=" sysctl.kernel.hung_task_warnings=-1"
+    rm -f "$WORK/monitor.sock" "$WORK/monitor.log" "$WORK/kallsyms.gz"
+    debug=(-monitor "unix:$WORK/monitor.sock,server=on,wait=off"
+      -serial stdio -serial "file:$WORK/kallsyms.gz")
+  fi
+  local qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m "${GUEST_MEMORY:-1G}" -nographic -no-reboot
+    -nic none -kernel "$KDIR/vmlinuz" -initrd "$WORK/initramfs.cpio.gz" -append "$append"
+    "${debug[@]}")
+  local watcher=""
+  if ((DEBUG_GUEST)); then
+    debug_watch "$2" &
+    watcher=$!
+  fi
   set +e
   timeout -k 10 "$HOST_TIMEOUT" "${qemu[@]}" </dev/null >"$2" 2>&1 &
   local qemu_pid=$! tail_pid="" size=-1 now silent=0 SILENCE_TIMEOUT=$((STALL_TIMEOUT + 90))
@@ -357,6 +376,65 @@ boot_guest() {
     echo "VM-SILENT the guest printed nothing for ${silent}s: QEMU stopped by the host" | tee -a "$2"
   fi
   set -e
+  [[ -z $watcher ]] || { kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true; }
+}
+# --debug-guest: sends QEMU monitor commands "$@", their answers appended to monitor.log.
+monitor() {
+  python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(1)
+def drain():
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except socket.timeout:
+        pass
+    return out.decode(errors="replace")
+drain()
+for command in sys.argv[2:]:
+    print("=== " + time.strftime("%H:%M:%S") + " " + command)
+    s.sendall(command.encode() + b"\n")
+    time.sleep(0.5)
+    print(drain())
+' "$WORK/monitor.sock" "$@" >>"$WORK/monitor.log" 2>&1
+}
+# --debug-guest: watches console file $1; when it stays silent for 60 s, records the vCPUs'
+# registers and asks the guest kernel for its sysrq dumps; after 120 s more, the registers again
+# and an NMI.
+debug_watch() {
+  local size last=-1 silent=0 stage=0
+  while sleep 5; do
+    size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+    if [[ $size != "$last" ]]; then
+      last=$size
+      silent=0
+      continue
+    fi
+    silent=$((silent + 5))
+    [[ -S $WORK/monitor.sock ]] || continue
+    if ((stage == 0 && silent >= 60)); then
+      echo "vm: --debug-guest: the console was silent for ${silent}s: registers into" \
+        "$WORK/monitor.log, sysrq l w m t" >&2
+      # Each vCPU's registers, three times, and the top of each one's stack (kernel addresses
+      # there, read against kallsyms.gz, make a rough backtrace even when the guest cannot print).
+      monitor "info registers -a" "info registers -a" "info registers -a" \
+        "cpu 0" 'x/96gx $sp' "cpu 1" 'x/96gx $sp' \
+        "sendkey alt-sysrq-l" "sendkey alt-sysrq-w" "sendkey alt-sysrq-m" "sendkey alt-sysrq-t" ||
+        true
+      stage=1
+      silent=0
+    elif ((stage == 1 && silent >= 120)); then
+      echo "vm: --debug-guest: still silent: registers again and an NMI (the guest panics)" >&2
+      monitor "info registers -a" "info registers -a" "nmi" || true
+      stage=2
+    fi
+  done
 }
 # Mode $1's whole result line in console text $2 (a panic's output can cut the line that was
 # being printed: a cut line is no result).
