@@ -357,9 +357,9 @@ boot_guest() {
     tail_pid=$!
   fi
   # A guest that prints nothing at all, not even its own stall watchdog's dump, for
-  # SILENCE_TIMEOUT seconds is wedged (under TCG the 6.1 guest has stopped printing for good
-  # inside a test while QEMU kept both vCPUs busy): stopped here, with a VM-SILENT line that the
-  # panic path below handles like a panic.
+  # SILENCE_TIMEOUT seconds is wedged (under QEMU's multi-threaded TCG a vCPU can loop for good,
+  # interrupts off, on a stale int3 of the kernel's own code patching: see init.sh's freezer key
+  # holder): stopped here, with a VM-SILENT line that the panic path below handles like a panic.
   while kill -0 "$qemu_pid" 2>/dev/null; do
     sleep 5
     now=$(stat -c %s "$2" 2>/dev/null || echo 0)
