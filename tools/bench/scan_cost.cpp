@@ -179,8 +179,7 @@ int run(const Settings &s) {
         std::this_thread::sleep_for(100ms);
     if (probe.err().find("attached") == std::string::npos)
         throw std::runtime_error("freezeprobe did not attach: " + probe.err());
-    write_control_file_or_throw(cg.file(s.version == 1 ? "freezer.state" : "cgroup.freeze"),
-                                s.version == 1 ? "FROZEN" : "1");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
     std::this_thread::sleep_for(2s); // the first blocker scans and the stall report
     long before = cpu_ticks(probe.pid());
     auto start = std::chrono::steady_clock::now();
