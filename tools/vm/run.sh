@@ -62,7 +62,7 @@
 #                         second serial port); QEMU's monitor listens on DIR/vm/SUITE/monitor.sock.
 #                         When the console stays silent for 60 s, this script records every vCPU's
 #                         registers and the top of its stack (monitor.log) and sends sysrq l, w, m
-#                         and t; after 120 s more of silence, the registers again and an NMI,
+#                         and t; at 180 s of silence, the registers again and an NMI,
 #                         which panics the guest (unknown_nmi_panic) with every CPU's backtrace.
 #                         GUEST_MEMORY=2G in the environment gives the guest more memory (1G)
 #   --panic-in MODE       to test this script: the first guest crashes its kernel (sysrq) as
@@ -344,11 +344,7 @@ boot_guest() {
   local qemu=(qemu-system-x86_64 -accel tcg -smp 2 -m "${GUEST_MEMORY:-1G}" -nographic -no-reboot
     -nic none -kernel "$KDIR/vmlinuz" -initrd "$WORK/initramfs.cpio.gz" -append "$append"
     "${debug[@]}")
-  local watcher=""
-  if ((DEBUG_GUEST)); then
-    debug_watch "$2" &
-    watcher=$!
-  fi
+  DEBUG_STAGE=0
   set +e
   timeout -k 10 "$HOST_TIMEOUT" "${qemu[@]}" </dev/null >"$2" 2>&1 &
   local qemu_pid=$! tail_pid="" size=-1 now silent=0 SILENCE_TIMEOUT=$((STALL_TIMEOUT + 90))
@@ -364,6 +360,7 @@ boot_guest() {
     sleep 5
     now=$(stat -c %s "$2" 2>/dev/null || echo 0)
     if ((now != size)); then size=$now silent=0; else silent=$((silent + 5)); fi
+    if ((DEBUG_GUEST)); then debug_on_silence "$silent"; fi
     if [[ -z $BENCH_WRITES ]] && ((silent >= SILENCE_TIMEOUT)); then
       kill "$qemu_pid" 2>/dev/null # timeout passes it on to QEMU
       break
@@ -376,7 +373,6 @@ boot_guest() {
     echo "VM-SILENT the guest printed nothing for ${silent}s: QEMU stopped by the host" | tee -a "$2"
   fi
   set -e
-  [[ -z $watcher ]] || { kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null || true; }
 }
 # --debug-guest: sends QEMU monitor commands "$@", their answers appended to monitor.log.
 monitor() {
@@ -404,37 +400,26 @@ for command in sys.argv[2:]:
     print(drain())
 ' "$WORK/monitor.sock" "$@" >>"$WORK/monitor.log" 2>&1
 }
-# --debug-guest: watches console file $1; when it stays silent for 60 s, records the vCPUs'
-# registers and asks the guest kernel for its sysrq dumps; after 120 s more, the registers again
-# and an NMI.
-debug_watch() {
-  local size last=-1 silent=0 stage=0
-  while sleep 5; do
-    size=$(stat -c %s "$1" 2>/dev/null || echo 0)
-    if [[ $size != "$last" ]]; then
-      last=$size
-      silent=0
-      continue
-    fi
-    silent=$((silent + 5))
-    [[ -S $WORK/monitor.sock ]] || continue
-    if ((stage == 0 && silent >= 60)); then
-      echo "vm: --debug-guest: the console was silent for ${silent}s: registers into" \
-        "$WORK/monitor.log, sysrq l w m t" >&2
-      # Each vCPU's registers, three times, and the top of each one's stack (kernel addresses
-      # there, read against kallsyms.gz, make a rough backtrace even when the guest cannot print).
-      monitor "info registers -a" "info registers -a" "info registers -a" \
-        "cpu 0" 'x/96gx $sp' "cpu 1" 'x/96gx $sp' \
-        "sendkey alt-sysrq-l" "sendkey alt-sysrq-w" "sendkey alt-sysrq-m" "sendkey alt-sysrq-t" ||
-        true
-      stage=1
-      silent=0
-    elif ((stage == 1 && silent >= 120)); then
-      echo "vm: --debug-guest: still silent: registers again and an NMI (the guest panics)" >&2
-      monitor "info registers -a" "info registers -a" "nmi" || true
-      stage=2
-    fi
-  done
+# --debug-guest: the console has been silent for $1 seconds (boot_guest's watch): at 60 s, records
+# the vCPUs' registers and asks the guest kernel for its sysrq dumps; at 180 s, the registers
+# again and an NMI.
+debug_on_silence() {
+  [[ -S $WORK/monitor.sock ]] || return 0
+  if ((DEBUG_STAGE == 0 && $1 >= 60)); then
+    echo "vm: --debug-guest: the console was silent for ${1}s: registers into" \
+      "$WORK/monitor.log, sysrq l w m t" >&2
+    # Each vCPU's registers, three times, and the top of each one's stack (kernel addresses
+    # there, read against kallsyms.gz, make a rough backtrace even when the guest cannot print).
+    monitor "info registers -a" "info registers -a" "info registers -a" \
+      "cpu 0" 'x/96gx $sp' "cpu 1" 'x/96gx $sp' \
+      "sendkey alt-sysrq-l" "sendkey alt-sysrq-w" "sendkey alt-sysrq-m" "sendkey alt-sysrq-t" ||
+      true
+    DEBUG_STAGE=1
+  elif ((DEBUG_STAGE == 1 && $1 >= 180)); then
+    echo "vm: --debug-guest: still silent: registers again and an NMI (the guest panics)" >&2
+    monitor "info registers -a" "info registers -a" "nmi" || true
+    DEBUG_STAGE=2
+  fi
 }
 # Mode $1's whole result line in console text $2 (a panic's output can cut the line that was
 # being printed: a cut line is no result).
