@@ -24,6 +24,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "pending_io.bpf.h"
+#include "syscall_numbers.bpf.h"
 
 /* The watched control file behind an open struct file, for writing or for reading. */
 static __always_inline bool watched_open_file(struct file *file, bool reading,
@@ -36,15 +37,6 @@ static __always_inline bool watched_open_file(struct file *file, bool reading,
 	return version && watched_cgroup_file(inode, sb, version, reading, out);
 }
 
-#if defined(__TARGET_ARCH_x86)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
-#define NR_write_ 1
-#define NR_pwrite64_ 18
-#elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
-#define NR_write_ 64
-#define NR_pwrite64_ 68
-#endif
 
 /* Before 5.14 an iov_iter's kind was "type", with the direction in bit 0; before 6.4 its iovec
  * array was "iov". Only kernels before 5.15 read them (see copy_user_bytes). */
@@ -72,7 +64,7 @@ static __always_inline void copy_user_bytes(struct pending_io *io, struct iov_it
 			(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 		long nr = SYSCALL_NR(regs);
 
-		if (nr != NR_write_ && nr != NR_pwrite64_)
+		if (nr != NR_write && nr != NR_pwrite64)
 			return;
 		buf = (const char *)PT_REGS_PARM2_CORE(regs);
 	} else {

@@ -23,7 +23,8 @@ struct pending_io {
 	__u32 type; /* FP_EVENT_WRITE or FP_EVENT_READ */
 	__u32 data_len;
 	__u32 flags;
-	__u32 pad;
+	__u32 syscall_nr; /* tracepoint mode: the syscall it began in (its end must match) */
+	__u64 enter_seq;  /* tracepoint mode with spares: which of the thread's calls (io_calls) */
 	char data[FP_DATA_LEN];
 };
 

@@ -12,21 +12,21 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "pending_io.bpf.h"
+#include "syscall_numbers.bpf.h"
 
-#if defined(__TARGET_ARCH_x86)
-#define NR_read 0
-#define NR_write 1
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_read 63
-#define NR_write 64
-#else
-#error "unsupported architecture"
-#endif
+/*
+ * Set by the loader where syscall tracepoints run their programs preemptibly: the spare copies
+ * below are attached, and the copies pass each call along (see "Spare copies").
+ */
+const volatile bool spare_hooks = false;
 
-/* A read(2) or write(2) on entry: remembered if its file is a watched cgroup file. */
-static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool reading)
+/*
+ * Whether the read(2) or write(2) with these registers (at its entry or its end) goes to a watched
+ * cgroup file; fills *cg and *count.
+ */
+static __always_inline bool watched_io(struct pt_regs *regs, bool reading, struct watched_file *cg,
+				       __u64 *count)
 {
-	struct pending_io io = {};
 	struct super_block *sb;
 	struct inode *inode;
 	struct file *file;
@@ -35,20 +35,47 @@ static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool re
 
 	file = current_fd_file((unsigned int)PT_REGS_PARM1(regs));
 	if (!file)
-		return 0;
+		return false;
 	fops = BPF_CORE_READ(file, f_op);
 	if (kernfs_file_fops && fops != kernfs_file_fops)
-		return 0;
+		return false;
 	inode = BPF_CORE_READ(file, f_inode);
 	sb = BPF_CORE_READ(inode, i_sb);
 	version = cgroup_fs_version(sb);
 	if (!version)
-		return 0;
+		return false;
 	kernfs_file_fops = fops;
 
 	/* A zero-byte write or read says nothing. */
-	io.count = PT_REGS_PARM3(regs);
-	if (!io.count || !watched_cgroup_file(inode, sb, version, reading, &io.cg))
+	*count = PT_REGS_PARM3(regs);
+	return *count && watched_cgroup_file(inode, sb, version, reading, cg);
+}
+
+/*
+ * The thread's read and write calls so far (its I/O accounting, CONFIG_TASK_XACCT; 0 without
+ * it): vfs_read and vfs_write count each call that reaches a file, so at a call's entry this tells
+ * it from the thread's earlier ones.
+ */
+static __always_inline __u64 io_calls(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (!bpf_core_field_exists(task->ioac))
+		return 0;
+	return BPF_CORE_READ(task, ioac.syscr) + BPF_CORE_READ(task, ioac.syscw);
+}
+
+/*
+ * A read(2) or write(2) on entry: remembered if its file is a watched cgroup file. A spare
+ * (below) leaves alone a record that an earlier copy made of the same call.
+ */
+static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool reading, bool spare)
+{
+	struct pending_io io = {};
+	struct pending_io *known;
+	__u32 tid;
+
+	if (!watched_io(regs, reading, &io.cg, &io.count))
 		return 0;
 	io.buf = (const void *)PT_REGS_PARM2(regs);
 	io.type = reading ? FP_EVENT_READ : FP_EVENT_WRITE;
@@ -57,36 +84,69 @@ static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool re
 		if (!io.data_len)
 			io.flags |= FP_WRITE_DATA_FAULT;
 	}
+	io.syscall_nr = reading ? NR_read : NR_write;
+	tid = current_tid();
+	if (spare_hooks) {
+		io.enter_seq = io_calls();
+		known = bpf_map_lookup_elem(&pending_ios, &tid);
+		if (spare && known && io.enter_seq && known->enter_seq == io.enter_seq &&
+		    known->syscall_nr == io.syscall_nr)
+			return 0;
+	}
 	io.start_ns = bpf_ktime_get_ns();
-	remember_io(current_tid(), &io);
+	remember_io(tid, &io);
 	return 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+static __always_inline int sys_enter_hook(struct pt_regs *regs, long id, bool spare)
 {
 	/*
-	 * Runs on every syscall of the node: the id first, before anything else (the zeroing of
-	 * the pending record stays behind this test, in the function above).
+	 * Runs on every syscall of the node: the id first (the zeroing of the pending record stays
+	 * behind this test, in the function above).
 	 */
 	if (id != NR_write && id != NR_read)
 		return 0;
-	return remember_cgroup_file_io(regs, id == NR_read);
+	return remember_cgroup_file_io(regs, id == NR_read, spare);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+/*
+ * The end of a read or write whose entry no copy of sys_enter saw (with spares only: it costs
+ * the entry's file check again on every read and write): counted lost if it was a watched one
+ * that would have been recorded.
+ */
+static __always_inline void count_unseen_entry(struct pt_regs *regs, long ret)
 {
-	struct pending_io *io;
-	struct fp_io_event *e;
-	__u32 tid;
+	struct watched_file cg;
+	__u64 count;
+	long nr = SYSCALL_NR(regs);
 
-	if (!io_in_flight)
+	if ((nr == NR_write || (nr == NR_read && ret > 0)) &&
+	    watched_io(regs, nr == NR_read, &cg, &count))
+		count_lost();
+}
+
+static __always_inline int sys_exit_hook(struct pt_regs *regs, long ret)
+{
+	struct pending_io *io = NULL;
+	struct fp_io_event *e;
+	__u32 tid = current_tid();
+
+	if (io_in_flight)
+		io = bpf_map_lookup_elem(&pending_ios, &tid);
+	if (!io) {
+		if (spare_hooks)
+			count_unseen_entry(regs, ret);
 		return 0;
-	tid = current_tid();
-	io = bpf_map_lookup_elem(&pending_ios, &tid);
-	if (!io)
+	}
+	/*
+	 * The end of another syscall: this write's or read's own end was skipped. It is lost (and
+	 * counted), not paired with a return value that is not its own.
+	 */
+	if (io->syscall_nr != SYSCALL_NR(regs)) {
+		count_lost();
+		forget_io(tid);
 		return 0;
+	}
 	/* A read that returned nothing (end of file, an error) tells nothing about the state. */
 	if (io->type == FP_EVENT_WRITE || ret > 0) {
 		e = start_io_event(io, ret);
@@ -98,6 +158,108 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	}
 	forget_io(tid);
 	return 0;
+}
+
+/*
+ * Spare copies. The kernel skips a program on a CPU where that program is already running (its
+ * recursion check, counted in the program's recursion_misses). Up to 6.x the syscall tracepoints
+ * run their programs with preemption off, so that does not happen; kernels that run them
+ * preemptibly (7.x: trace_call_bpf_faultable) skip on_sys_enter for every task of a CPU on which
+ * another task was preempted inside it, until that task runs again. There the loader also
+ * attaches two spares of each program, after it on the same tracepoint (a tracepoint calls its
+ * programs in the order they were attached). The copies pass the thread along in a per-CPU slot:
+ * the first puts its id there; a spare that finds another id there does the work (the copies
+ * before it were skipped) and puts the id there; the last takes it out. A spare that works
+ * although an earlier copy ran (the task was preempted or moved between the two) finds the
+ * record of the call already there (same io_calls) and leaves it. A call that every copy of
+ * sys_enter skipped is counted lost at its end (count_unseen_entry), and one whose end every copy
+ * of sys_exit skipped, at the thread's next syscall end.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fp_hook_slot);
+} hook_slots SEC(".maps");
+
+/* Whether the copies before this one were skipped; the slot passes the thread on. */
+static __always_inline bool copy_must_work(__u32 *slot_tid, bool first, bool last)
+{
+	__u32 tid = current_tid();
+
+	if (first) {
+		*slot_tid = tid;
+		return true;
+	}
+	if (*slot_tid == tid) {
+		if (last)
+			*slot_tid = 0;
+		return false;
+	}
+	*slot_tid = last ? 0 : tid;
+	return true;
+}
+
+static __always_inline int sys_enter_copy(struct pt_regs *regs, long id, bool first, bool last)
+{
+	__u32 zero = 0;
+	struct fp_hook_slot *slot;
+
+	if (!spare_hooks)
+		return sys_enter_hook(regs, id, false);
+	slot = bpf_map_lookup_elem(&hook_slots, &zero);
+	if (slot && !copy_must_work(&slot->enter_tid, first, last))
+		return 0;
+	return sys_enter_hook(regs, id, !first);
+}
+
+static __always_inline int sys_exit_copy(struct pt_regs *regs, long ret, bool first, bool last)
+{
+	__u32 zero = 0;
+	struct fp_hook_slot *slot;
+
+	if (!spare_hooks)
+		return sys_exit_hook(regs, ret);
+	slot = bpf_map_lookup_elem(&hook_slots, &zero);
+	if (slot && !copy_must_work(&slot->exit_tid, first, last))
+		return 0;
+	return sys_exit_hook(regs, ret);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	return sys_enter_copy(regs, id, true, false);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter_spare, struct pt_regs *regs, long id)
+{
+	return sys_enter_copy(regs, id, false, false);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter_spare2, struct pt_regs *regs, long id)
+{
+	return sys_enter_copy(regs, id, false, true);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	return sys_exit_copy(regs, ret, true, false);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit_spare, struct pt_regs *regs, long ret)
+{
+	return sys_exit_copy(regs, ret, false, false);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit_spare2, struct pt_regs *regs, long ret)
+{
+	return sys_exit_copy(regs, ret, false, true);
 }
 
 #endif

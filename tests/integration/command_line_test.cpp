@@ -2,12 +2,15 @@
 // SIGTERM, the documented exit codes and one-line errors, and the demo.
 #include "probe_harness.h"
 #include "errno_name.h"
+#include "kernel_functions.h"
 #include "subprocess.h"
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -178,15 +181,34 @@ TEST(CommandLine, DemoSeesEveryWriteItMakes) {
     for (auto &arg : test_attach_args())
         argv.push_back(arg);
     auto r = run_process(argv);
-    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     if (auto mode = test_attach_mode())
         EXPECT_NE(r.out.find("demo: attached in mode " + to_string(*mode) + "\n"),
                   std::string::npos)
             << r.out;
-    EXPECT_NE(r.out.find(" 0 lost, 0 missing"), std::string::npos) << r.out;
-    EXPECT_EQ(r.out.find("NOT SEEN"), std::string::npos) << r.out;
     for (auto errno_name : {"EINVAL", "ERANGE", "ESRCH"})
         EXPECT_NE(r.out.find(errno_name), std::string::npos) << errno_name;
+    // Where the kernel skips the tracepoint mode's programs (preemptible syscall tracepoints,
+    // 7.x) a write can go unseen; it must then be counted lost.
+    if (test_attach_mode() == AttachMode::tracepoint &&
+        !btf_functions({preemptible_syscall_tracepoints_marker}).empty()) {
+        unsigned expectations = 0, events = 0, lost = 0, missing = 0;
+        auto at = r.out.find("demo: ");
+        for (; at != std::string::npos; at = r.out.find("demo: ", at + 1))
+            if (std::sscanf(r.out.c_str() + at,
+                            "demo: %u expectations, %u events seen, %u lost, %u missing",
+                            &expectations, &events, &lost, &missing) == 4)
+                break;
+        ASSERT_NE(at, std::string::npos) << r.out;
+        std::cout << "CommandLine: this kernel skips tracepoint programs: " << lost << " lost, "
+                  << missing << " missing\n";
+        EXPECT_TRUE(missing == 0 || lost > 0) << r.out;
+        if (missing == 0)
+            EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+        return;
+    }
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find(" 0 lost, 0 missing"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("NOT SEEN"), std::string::npos) << r.out;
 }
 
 TEST(CommandLine, DoctorFindsAWorkingMode) {

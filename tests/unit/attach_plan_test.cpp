@@ -39,6 +39,25 @@ TEST(AttachPlan, TracepointNeedsNothingFromTheKernelTables) {
     EXPECT_TRUE(plan.kprobes.empty());
 }
 
+// Where syscall tracepoints run their programs preemptibly, the spares are attached after the
+// programs they stand in for (a tracepoint calls its programs in the order they were attached).
+TEST(AttachPlan, TracepointAddsSparesAfterTheirProgramsWhereSyscallTracepointsArePreemptible) {
+    EXPECT_FALSE(has(plan_attach(AttachMode::tracepoint, KernelFunctions{}).programs,
+                     sys_enter_spare_program));
+    KernelFunctions kernel;
+    kernel.btf.insert(preemptible_syscall_tracepoints_marker);
+    auto programs = plan_attach(AttachMode::tracepoint, kernel).programs;
+    auto at = [&](const char *name) {
+        return std::find(programs.begin(), programs.end(), name) - programs.begin();
+    };
+    ASSERT_TRUE(has(programs, "on_sys_enter_spare"));
+    ASSERT_TRUE(has(programs, "on_sys_exit_spare"));
+    EXPECT_LT(at("on_sys_enter"), at("on_sys_enter_spare"));
+    EXPECT_LT(at("on_sys_exit"), at("on_sys_exit_spare"));
+    // The marker means nothing to the other modes.
+    EXPECT_FALSE(has(plan_attach(AttachMode::fentry, kernel).programs, sys_enter_spare_program));
+}
+
 TEST(AttachPlan, FentryLoadsOneProgramPerFunctionAndTheCommonOnes) {
     auto plan = plan_attach(AttachMode::fentry, everything());
     ASSERT_FALSE(plan.refused) << *plan.refused;

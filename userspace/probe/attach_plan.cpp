@@ -84,6 +84,9 @@ const std::vector<Hook> &hooks() {
 }
 
 const std::vector<std::string> tracepoint_programs = {"on_sys_enter", "on_sys_exit"};
+// Attached after the ones they stand in for, so that they run after them.
+const std::vector<std::string> tracepoint_spare_programs = {
+    sys_enter_spare_program, "on_sys_enter_spare2", "on_sys_exit_spare", "on_sys_exit_spare2"};
 
 void add_unique(std::vector<std::string> &list, const std::string &name) {
     if (std::find(list.begin(), list.end(), name) == list.end())
@@ -135,6 +138,8 @@ std::vector<std::string> all_programs() {
     auto names = common_programs();
     for (const auto &p : tracepoint_programs)
         add_unique(names, p);
+    for (const auto &p : tracepoint_spare_programs)
+        add_unique(names, p);
     for (const auto &hook : hooks()) {
         for (const char *p : hook.fentry_programs)
             add_unique(names, p);
@@ -166,6 +171,9 @@ AttachPlan plan_attach(AttachMode mode, const KernelFunctions &kernel) {
     if (mode == AttachMode::tracepoint) {
         plan.programs.insert(plan.programs.end(), tracepoint_programs.begin(),
                              tracepoint_programs.end());
+        if (kernel.btf.contains(preemptible_syscall_tracepoints_marker))
+            plan.programs.insert(plan.programs.end(), tracepoint_spare_programs.begin(),
+                                 tracepoint_spare_programs.end());
         return plan;
     }
     for (const auto &hook : hooks()) {

@@ -27,9 +27,15 @@ std::optional<AttachMode> parse_attach_mode(std::string_view text);
 // What the running kernel offers. kallsyms maps a function's name to the symbols found for it:
 // the name itself and/or compiler clones such as "name.isra.0" or "name.constprop.0".
 struct KernelFunctions {
-    std::set<std::string> btf;
+    std::set<std::string> btf; // the hooked functions, and in tracepoint mode the marker below
     std::map<std::string, std::vector<std::string>> kallsyms;
 };
+
+// A function of the kernels that run syscall tracepoint programs with preemption on (7.x): there a
+// task preempted inside on_sys_enter makes the kernel skip it for every other task of that CPU,
+// and the tracepoint mode also attaches spare copies of its programs (bpf/syscall_hooks.bpf.h).
+inline constexpr const char *preemptible_syscall_tracepoints_marker = "trace_call_bpf_faultable";
+inline constexpr const char *sys_enter_spare_program = "on_sys_enter_spare";
 
 // What the kernel's BPF supports, as far as the programs care (bpf/cgroup_file.bpf.h): the ring
 // buffer is needed by every mode; each helper only chooses between two ways of reading the same

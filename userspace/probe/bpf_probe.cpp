@@ -6,6 +6,7 @@
 #include "kretprobe_events.h"
 
 #include <algorithm>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
 #include <cstdarg>
@@ -182,6 +183,43 @@ struct BpfProbe::Impl {
             }
     }
 
+    bool has_program(const std::string &name) const {
+        return std::find(plan.programs.begin(), plan.programs.end(), name) != plan.programs.end();
+    }
+
+    // Runs of a program that the kernel skipped (bpf_prog_info.recursion_misses, 5.12 on): it
+    // does not run a program on a CPU where that program is already running, which happens where
+    // programs run preemptibly (fentry programs on a preemptible kernel; the syscall tracepoints'
+    // on 7.x) and a task is preempted inside one. 0 where the kernel's info has no such field.
+    std::uint64_t recursion_misses(const char *name) const {
+        bpf_program *prog = bpf_object__find_program_by_name(skel->obj, name);
+        int fd = prog ? bpf_program__fd(prog) : -1;
+        if (fd < 0)
+            return 0;
+        bpf_prog_info info{};
+        std::uint32_t len = sizeof(info);
+        return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.recursion_misses : 0;
+    }
+
+    // The skipped runs that may have lost a record: those of the programs that begin a write or a
+    // read or make a record by themselves. (A skipped end leaves the write's pending entry,
+    // which is counted when it is replaced or its thread is gone; a skipped handler or lock
+    // program only loses a detail.) Each skipped run may have been a watched call or not: this
+    // is an upper bound. With the spares of on_sys_enter, a call that every copy skipped is
+    // counted by itself, exactly, at its end (bpf/syscall_hooks.bpf.h).
+    std::uint64_t skipped_runs() const {
+        std::uint64_t sum = 0;
+        for (const char *name :
+             {"on_cgroup_freeze", "on_cgroup_unfreeze", "on_cgroup_notify_frozen",
+              "on_cgroup_attach_task", "on_cgroup_mkdir", "on_cgroup_rmdir", "on_cgroup_release",
+              "fentry_kernfs_write", "fentry_freezer_read", "fentry_cgroup_events_show",
+              "kprobe_kernfs_write", "kprobe_state_read"})
+            sum += recursion_misses(name);
+        if (!has_program(sys_enter_spare_program))
+            sum += recursion_misses("on_sys_enter");
+        return sum;
+    }
+
     // Opens the object with only the plan's programs turned on, loads and attaches them.
     void load_and_attach(std::uint32_t ring_buffer_bytes) {
         skel = freezeprobe_bpf::open();
@@ -200,6 +238,7 @@ struct BpfProbe::Impl {
         // Helpers newer than 5.8, used where the kernel has them (see cgroup_file.bpf.h).
         skel->rodata->have_current_task_btf = bpf_support().current_task_btf;
         skel->rodata->have_task_pt_regs = bpf_support().task_pt_regs;
+        skel->rodata->spare_hooks = has_program(sys_enter_spare_program);
         if (int err = freezeprobe_bpf::load(skel))
             fail("loading the BPF programs (the kernel refused them)", err);
         for (const auto &name : plan.programs) {
@@ -243,7 +282,7 @@ namespace {
 // What the kernel offers for a mode, asked only as far as that mode needs.
 // fentry: when optimistic, assumes every function is in the BTF (parsing it here would cost
 // ~20 ms and a few MB on every start); the loader asks again only if libbpf could not find one.
-AttachPlan plan_for(AttachMode mode, bool optimistic) {
+AttachPlan plan_for(AttachMode mode, bool optimistic, bool spare_hooks) {
     KernelFunctions kernel;
     if (mode == AttachMode::fentry) {
         try {
@@ -264,6 +303,14 @@ AttachPlan plan_for(AttachMode mode, bool optimistic) {
             return plan;
         }
         kernel.kallsyms = kallsyms_functions(hooked_kernel_functions());
+    } else if (mode == AttachMode::tracepoint) {
+        try {
+            kernel.btf = btf_functions({preemptible_syscall_tracepoints_marker});
+        } catch (const std::exception &) {
+            // No BTF: the load fails and says why.
+        }
+        if (spare_hooks)
+            kernel.btf.insert(preemptible_syscall_tracepoints_marker);
     }
     return plan_attach(mode, kernel);
 }
@@ -299,7 +346,7 @@ std::unique_ptr<BpfProbe> BpfProbe::start(const ProbeOptions &options, RecordCal
             impl->ncpus = ncpus;
             if (options.kretprobe_maxactive)
                 impl->kretprobe_maxactive = options.kretprobe_maxactive;
-            impl->plan = plan_for(mode, optimistic);
+            impl->plan = plan_for(mode, optimistic, options.spare_syscall_hooks);
             if (impl->plan.refused)
                 throw ProbeError(*impl->plan.refused, ENOENT);
             impl->load_and_attach(options.ring_buffer_bytes);
@@ -441,7 +488,7 @@ std::uint64_t BpfProbe::lost_events() const {
     for (auto n : per_cpu)
         sum += n;
     impl_->sweep_ended_threads();
-    return sum + impl_->ended_unseen;
+    return sum + impl_->ended_unseen + impl_->skipped_runs();
 }
 
 } // namespace freezeprobe

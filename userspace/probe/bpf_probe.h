@@ -29,6 +29,9 @@ struct ProbeOptions {
     // kprobe mode: the kretprobes' maxactive (calls in flight at once whose return is seen);
     // 0: the most the kernel allows (kretprobe_maxactive_max). Tests lower it to force misses.
     int kretprobe_maxactive = 0;
+    // Tracepoint mode: attach the spare sys_enter/sys_exit programs on any kernel, not only where
+    // syscall tracepoints run preemptibly (bpf/syscall_hooks.bpf.h). For tests.
+    bool spare_syscall_hooks = false;
 };
 
 // Tasks created in a cgroup while its freeze was pending, counted in the kernel
