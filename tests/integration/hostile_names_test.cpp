@@ -1,17 +1,18 @@
 // Cgroup names and writer names are hostile input: anyone who may create a cgroup (a container
 // runtime, a delegated user) picks its name, and any process picks its comm. Real cgroups with
 // quotes, backslashes, control characters, XML and Prometheus syntax, 255-byte and non-UTF-8 names
-// in v1 and v2, written to by a process with a hostile comm, must come out as valid JSON lines, a
-// valid report, a metrics file promtool accepts, JUnit xmllint accepts, and text lines that
-// carry no control character.
+// in each freezer the layout has (the v1 freezer, cgroup v2, or both: freezable()), written to by
+// a process with a hostile comm, must come out as valid JSON lines, a valid report, a metrics file
+// promtool accepts, JUnit xmllint accepts, and text lines that carry no control character.
 #include "probe_harness.h"
 #include "subprocess.h"
 #include "text_util.h"
 
 #include <csignal>
 #include <fcntl.h>
-#include <iostream>
 #include <filesystem>
+#include <iostream>
+#include <memory>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
@@ -60,10 +61,9 @@ void write_as_hostile_process(const std::vector<const ScratchCgroup *> &cgroups)
         ::prctl(PR_SET_NAME, "w\n\"\\\x1b\xff<&", 0, 0, 0);
         int failures = 0;
         for (auto *cg : cgroups) {
-            bool v1 = cg->version() == 1;
-            auto state = cg->file(v1 ? "freezer.state" : "cgroup.freeze");
-            failures += write_control_file(state, v1 ? "FROZEN" : "1") != 0;
-            failures += write_control_file(state, v1 ? "THAWED" : "0") != 0;
+            auto state = cg->freeze_file();
+            failures += write_control_file(state, cg->freeze_value(true)) != 0;
+            failures += write_control_file(state, cg->freeze_value(false)) != 0;
             failures += write_control_file(cg->file("cgroup.procs"), "0") != 0;
             failures += write_control_file(cg->file("cgroup.procs"), "\xff\"\n<") != EINVAL;
         }
@@ -79,14 +79,13 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
     REQUIRE_PRIVILEGES();
     ScratchDir dir("hostile");
     auto hierarchies = discover_hierarchies();
-    const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
-    const Hierarchy *v2 = find_v2(hierarchies);
-    REQUIRE_V1_FREEZER(v1);
-    REQUIRE_V2(v2);
+    auto freezers = freezable(hierarchies);
+    ASSERT_FALSE(freezers.empty()) << "neither a v1 freezer nor a cgroup v2 hierarchy is mounted";
     auto prefix = unique_prefix();
 
-    // Does this kernel refuse newlines in cgroup names? (Then none can reach the outputs.)
-    auto newline_dir = v2->mount_point + prefix + "-nl\nname";
+    // Does this kernel refuse newlines in cgroup names? (Then none can reach the outputs.) The
+    // check is cgroup_mkdir()'s, the same in v1 and v2: asked of cgroup v2 where it is mounted.
+    auto newline_dir = freezers.back()->mount_point + prefix + "-nl\nname";
     bool newline_allowed = ::mkdir(newline_dir.c_str(), 0755) == 0;
     if (newline_allowed)
         ::rmdir(newline_dir.c_str());
@@ -108,10 +107,12 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
         // The prefix directories are owned here, made first and removed last: a vector destroys
         // its elements first to last, so the first cgroup, had it made the prefix, would have
         // tried to remove it while its siblings were still there (and left it behind).
-        ScratchCgroup top_v1(*v1, prefix), top_v2(*v2, prefix);
+        std::vector<std::unique_ptr<ScratchCgroup>> tops;
+        for (auto *h : freezers)
+            tops.push_back(std::make_unique<ScratchCgroup>(*h, prefix));
         std::vector<std::unique_ptr<ScratchCgroup>> cgroups;
         std::vector<const ScratchCgroup *> raw;
-        for (auto *h : {v1, v2})
+        for (auto *h : freezers)
             for (auto &name : names) {
                 cgroups.push_back(std::make_unique<ScratchCgroup>(*h, prefix + "/" + name));
                 raw.push_back(cgroups.back().get());
@@ -138,7 +139,7 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
         if (j.contains("writer"))
             EXPECT_EQ(j["writer"]["comm"], "w\n\"\\\x1b\xef\xbf\xbd<&") << j.dump();
     }
-    const int n = static_cast<int>(2 * names.size()); // each name in v1 and in v2
+    const int n = static_cast<int>(freezers.size() * names.size()); // each name in each freezer
     EXPECT_EQ(per_type["freeze_write"], 2 * n) << rj.out;
     EXPECT_EQ(per_type["procs_write"], 2 * n) << rj.out;
     std::map<std::string, int> outcomes;
@@ -189,26 +190,29 @@ TEST(HostileNames, RealCgroupsComeOutValidInEveryFormat) {
 
 // Written values are parsed as the kernel parses them, odd bytes included: its isspace() counts
 // 0xa0, so "1\xa0" freezes a v2 cgroup and "FROZEN\xa0" a v1 one (found by the written-value
-// fuzzer, checked here against the kernel).
+// fuzzer, checked here against the kernel). Each in the freezers the layout has: the v1 case
+// needs the v1 freezer, the v2 case cgroup v2.
 class WrittenBytesTest : public ProbeTest {};
 
 TEST_F(WrittenBytesTest, NoBreakSpaceIsTrimmedLikeTheKernelDoes) {
-    REQUIRE_V1_FREEZER(v1_);
-    REQUIRE_V2(v2_);
-    ScratchCgroup cg1(v1(), prefix_ + "/nbsp");
-    ScratchCgroup cg2(v2(), prefix_ + "/nbsp");
-    ThawGuard thaw1(cg1), thaw2(cg2);
-    write_control_file_or_throw(cg2.file("cgroup.freeze"), "1\xa0");
-    ASSERT_EQ(trim(read_file(cg2.file("cgroup.freeze"))), "1") << "the kernel froze it";
-    write_control_file_or_throw(cg1.file("freezer.state"), "FROZEN\xa0");
-    ASSERT_EQ(trim(read_file(cg1.file("freezer.state"))), "FROZEN");
-    ASSERT_TRUE(wait_for([](const std::vector<Event> &e) {
-        return of_type<FreezeEpisode>(e).size() >= 2;
+    std::vector<std::unique_ptr<ScratchCgroup>> cgroups;
+    std::vector<std::unique_ptr<ThawGuard>> thaws;
+    for (const Hierarchy *h : freezable()) {
+        cgroups.push_back(std::make_unique<ScratchCgroup>(*h, prefix_ + "/nbsp"));
+        thaws.push_back(std::make_unique<ThawGuard>(*cgroups.back()));
+    }
+    for (auto &cg : cgroups) {
+        std::string frozen = cg->freeze_value(true);
+        write_control_file_or_throw(cg->freeze_file(), frozen + "\xa0");
+        ASSERT_EQ(trim(read_file(cg->freeze_file())), frozen) << "the kernel froze it";
+    }
+    ASSERT_TRUE(wait_for([&](const std::vector<Event> &e) {
+        return of_type<FreezeEpisode>(e).size() >= cgroups.size();
     })) << events_.size();
     auto writes = of_type<FreezeWrite>(events_);
-    ASSERT_EQ(writes.size(), 2u);
-    EXPECT_EQ(writes[0].second.value, "1");
-    EXPECT_EQ(writes[1].second.value, "FROZEN");
+    ASSERT_EQ(writes.size(), cgroups.size());
+    for (std::size_t i = 0; i < cgroups.size(); ++i)
+        EXPECT_EQ(writes[i].second.value, cgroups[i]->freeze_value(true));
     for (auto &[e, episode] : of_type<FreezeEpisode>(events_))
         EXPECT_EQ(episode.outcome, EpisodeOutcome::frozen);
 }

@@ -1,7 +1,9 @@
 // The probe's lifetime as the kernel sees it: a stop signal writes the report and detaches; after
 // SIGKILL nothing of ours stays in the kernel (programs, maps and links are held only by the
 // process's descriptors); two probes at once both see every write; and a closed output pipe ends
-// the run with a clear message instead of a silent death by SIGPIPE.
+// the run with a clear message instead of a silent death by SIGPIPE. None of this is a freezer's:
+// the writes go to the freezers the layout has (CgroupTest::freezer(), freezable()), so that every
+// layout runs them.
 #include "bpf_objects.h"
 #include "probe_harness.h"
 #include "subprocess.h"
@@ -10,6 +12,7 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <thread>
 #include <tuple>
 #include <unistd.h>
@@ -78,7 +81,6 @@ TEST_F(LifetimeTest, StopSignalsWriteTheReportAndDetach) {
 }
 
 TEST_F(LifetimeTest, NothingIsLeftInTheKernelAfterSigkill) {
-    REQUIRE_V1_FREEZER(v1_);
     // freezeprobe pins nothing: what it loads is held by its descriptors alone.
     auto pinned = [] {
         std::set<std::string> names;
@@ -91,12 +93,13 @@ TEST_F(LifetimeTest, NothingIsLeftInTheKernelAfterSigkill) {
     RunningProcess probe(watch_json({"--metrics", "127.0.0.1:0"}));
     ASSERT_TRUE(probe.wait_for_stderr("attached", 10'000)) << probe.err();
     auto held = held_by(probe);
-    // Mid-run, with a write in flight and the task iterator in use (a pending freeze is scanned).
-    ScratchCgroup cg(*v1_, prefix_ + "/killed");
+    // Mid-run, with a write in flight and a freeze of a cgroup with a task in it (an episode whose
+    // state the probe reads, and scans while it is freezing).
+    ScratchCgroup cg(freezer(), prefix_ + "/killed");
     SleeperProcess sleeper;
     ThawGuard thaw(cg);
     write_control_file_or_throw(cg.file("cgroup.procs"), std::to_string(sleeper.pid()));
-    write_control_file_or_throw(cg.file("freezer.state"), "FROZEN");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(true));
     std::this_thread::sleep_for(200ms);
     auto r = probe.stop(SIGKILL);
     EXPECT_EQ(r.exit_code, -1) << "killed";
@@ -108,12 +111,11 @@ TEST_F(LifetimeTest, NothingIsLeftInTheKernelAfterSigkill) {
 // A stop signal that arrives while the probe is blocked writing to a reader that is behind (the
 // pipe is full) must not fail the write: the events are delivered once the reader catches up.
 TEST_F(LifetimeTest, StopWhileTheOutputPipeIsFullLosesNothing) {
-    REQUIRE_V1_FREEZER(v1_);
     RunningProcess probe(watch_json());
     ASSERT_TRUE(probe.wait_for_stderr("attached", 10'000)) << probe.err();
     const int writes = 400; // ~600 bytes of JSON each: several times a 64 KiB pipe
     {
-        ScratchCgroup cg(*v1_, prefix_ + "/slow-reader");
+        ScratchCgroup cg(freezer(), prefix_ + "/slow-reader");
         for (int i = 0; i < writes; ++i)
             ASSERT_EQ(write_control_file(cg.file("cgroup.procs"), "x"), EINVAL);
     }
@@ -148,28 +150,33 @@ TEST_F(LifetimeTest, StopWhileTheOutputPipeIsFullLosesNothing) {
 }
 
 // Two probes attach the same tracepoints; each has its own ring buffer and filter state, so both
-// must report every write, the same way.
+// must report every write, the same way: in each freezer the layout has, a join, a freeze, a thaw
+// and a refused freeze write.
 TEST_F(LifetimeTest, TwoInstancesBothSeeEverything) {
-    REQUIRE_V1_FREEZER(v1_);
-    REQUIRE_V2(v2_);
     RunningProcess first(watch_json());
     RunningProcess second(watch_json());
     ASSERT_TRUE(first.wait_for_stderr("attached", 10'000)) << first.err();
     ASSERT_TRUE(second.wait_for_stderr("attached", 10'000)) << second.err();
     const int rounds = 20;
+    std::size_t expected = 0;
     {
-        ScratchCgroup a(*v1_, prefix_ + "/a");
-        ScratchCgroup b(*v2_, prefix_ + "/b");
+        std::vector<std::unique_ptr<ScratchCgroup>> cgroups;
+        for (const Hierarchy *h : freezable())
+            cgroups.push_back(
+                std::make_unique<ScratchCgroup>(*h, prefix_ + (h->version == 1 ? "/a" : "/b")));
         SleeperProcess sleeper;
         for (int i = 0; i < rounds; ++i) {
-            write_control_file_or_throw(a.file("cgroup.procs"), std::to_string(sleeper.pid()));
-            write_control_file_or_throw(a.file("freezer.state"), "FROZEN");
-            write_control_file_or_throw(a.file("freezer.state"), "THAWED");
-            write_control_file_or_throw(b.file("cgroup.procs"), std::to_string(sleeper.pid()));
-            write_control_file_or_throw(b.file("cgroup.freeze"), "1");
-            write_control_file_or_throw(b.file("cgroup.freeze"), "0");
-            EXPECT_EQ(write_control_file(b.file("cgroup.freeze"), "2"), ERANGE);
-            first.collect_output(); // about 50 KB in all: more than a pipe holds
+            for (auto &cg : cgroups) {
+                write_control_file_or_throw(cg->file("cgroup.procs"),
+                                            std::to_string(sleeper.pid()));
+                write_control_file_or_throw(cg->freeze_file(), cg->freeze_value(true));
+                write_control_file_or_throw(cg->freeze_file(), cg->freeze_value(false));
+                // Refused: v2 with ERANGE (not 0 or 1), v1 with EINVAL (not THAWED or FROZEN).
+                EXPECT_EQ(write_control_file(cg->freeze_file(), "2"),
+                          cg->version() == 1 ? EINVAL : ERANGE);
+                expected += 4;
+            }
+            first.collect_output(); // 40 KB or more in all: more than a pipe holds
             second.collect_output();
         }
     }
@@ -186,7 +193,7 @@ TEST_F(LifetimeTest, TwoInstancesBothSeeEverything) {
     ASSERT_EQ(r1.exit_code, 0) << r1.err;
     ASSERT_EQ(r2.exit_code, 0) << r2.err;
     auto w1 = writes(r1), w2 = writes(r2);
-    EXPECT_EQ(w1.size(), 7u * rounds) << r1.out;
+    EXPECT_EQ(w1.size(), expected) << r1.out;
     EXPECT_EQ(w1, w2);
     EXPECT_NE(r1.err.find(", 0 lost"), std::string::npos) << r1.err;
     EXPECT_NE(r2.err.find(", 0 lost"), std::string::npos) << r2.err;
@@ -195,20 +202,19 @@ TEST_F(LifetimeTest, TwoInstancesBothSeeEverything) {
 // `freezeprobe watch --events json | head -1`: SIGPIPE is ignored, the failed write ends the run,
 // the reports are still written and the exit code is 1 with one line naming the cause.
 TEST_F(LifetimeTest, ClosedOutputPipeEndsTheRunWithExitOne) {
-    REQUIRE_V1_FREEZER(v1_);
     auto report = dir_ / "report.json";
     RunningProcess probe(watch_json({"--report", report.string()}));
     ASSERT_TRUE(probe.wait_for_stderr("attached", 10'000)) << probe.err();
     auto held = held_by(probe);
-    ScratchCgroup cg(*v1_, prefix_ + "/piped");
-    write_control_file_or_throw(cg.file("freezer.state"), "THAWED");
+    ScratchCgroup cg(freezer(), prefix_ + "/piped");
+    write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
     auto first = probe.read_stdout_line(5'000);
     ASSERT_TRUE(first) << probe.err();
     EXPECT_EQ(nlohmann::json::parse(*first)["type"], "freeze_write");
     probe.close_stdout();
     // More events: writing them meets the closed pipe.
     for (int i = 0; i < 50; ++i)
-        write_control_file_or_throw(cg.file("freezer.state"), "THAWED");
+        write_control_file_or_throw(cg.freeze_file(), cg.freeze_value(false));
     auto r = probe.wait(10'000);
     EXPECT_EQ(r.exit_code, 1) << "exit by itself with 1, not killed by SIGPIPE: " << r.err;
     EXPECT_NE(r.err.find("freezeprobe: stopped: writing events to stdout failed: Broken pipe\n"),

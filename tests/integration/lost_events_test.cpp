@@ -2,7 +2,8 @@
 // --ring-buffer-kib option) and a burst of cgroup.procs writes force a loss; it must then show in
 // every output: `lost` JSON lines, the report's events_lost, freezeprobe_events_lost_total in the
 // metrics file, a warning on stderr, and exit code 3 under --fail-on lost. And each write is
-// accounted for: reported, or counted as lost.
+// accounted for: reported, or counted as lost. The writes go to the freezer the layout has
+// (CgroupTest::freezer()): cgroup.procs refuses "x" in every hierarchy.
 #include "probe_harness.h"
 #include "subprocess.h"
 
@@ -17,16 +18,13 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-TEST(LostEvents, ForcedLossIsVisibleEverywhere) {
-    REQUIRE_PRIVILEGES();
+class LostEvents : public CgroupTest {};
+
+TEST_F(LostEvents, ForcedLossIsVisibleEverywhere) {
     ScratchDir dir("lost-events");
-    auto hierarchies = discover_hierarchies();
-    const Hierarchy *v1 = find_v1_controller(hierarchies, "freezer");
-    REQUIRE_V1_FREEZER(v1);
-    auto prefix = unique_prefix();
     auto report = dir / "report.json", metrics = dir / "freezeprobe.prom";
     RunningProcess probe({freezeprobe_binary(), "watch", "--events", "json", "--ring-buffer-kib",
-                          "4", "--cgroup", prefix, "--report", report.string(), "--metrics-file",
+                          "4", "--cgroup", prefix_, "--report", report.string(), "--metrics-file",
                           metrics.string(), "--fail-on", "lost"});
     ASSERT_TRUE(probe.wait_for_stderr("attached", 10'000)) << probe.err();
 
@@ -34,7 +32,7 @@ TEST(LostEvents, ForcedLossIsVisibleEverywhere) {
     // loop can go, while the reader formats JSON.
     const int writes = 20'000;
     {
-        ScratchCgroup cg(*v1, prefix + "/flood");
+        ScratchCgroup cg(freezer(), prefix_ + "/flood");
         auto procs = cg.file("cgroup.procs");
         for (int i = 0; i < writes; ++i)
             ASSERT_EQ(write_control_file(procs, "x"), EINVAL);

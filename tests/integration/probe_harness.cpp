@@ -85,16 +85,8 @@ void CgroupTest::SetUp() {
     ASSERT_TRUE(v1_ || v2_) << "neither a v1 freezer nor a cgroup v2 hierarchy is mounted";
 }
 
-std::vector<const Hierarchy *> freezable(const std::vector<Hierarchy> &hierarchies) {
-    std::vector<const Hierarchy *> out;
-    for (const Hierarchy *h : {find_v1_controller(hierarchies, "freezer"), find_v2(hierarchies)})
-        if (h)
-            out.push_back(h);
-    return out;
-}
-
 std::vector<const Hierarchy *> CgroupTest::freezable() const {
-    return testing::freezable(hierarchies_);
+    return freezeprobe::freezable(hierarchies_);
 }
 
 void ProbeTest::SetUp() {

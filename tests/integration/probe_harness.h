@@ -49,10 +49,6 @@ bool running_in_ci();
 // "hybrid" (v1 controllers and a cgroup2 mount elsewhere), "v1" (no cgroup2 mount) or "none".
 std::string cgroup_layout(const std::vector<Hierarchy> &hierarchies);
 
-// The freezer hierarchies that these hierarchies hold: the v1 freezer, then cgroup v2 (one or
-// both, or none). A test that needs one freezer, whichever the layout has, takes the first.
-std::vector<const Hierarchy *> freezable(const std::vector<Hierarchy> &hierarchies);
-
 // Use at the start of a test that needs the v1 freezer (hierarchy: a const Hierarchy *, null when
 // not mounted) or cgroup v2. A layout without it (tools/layout.sh makes each one in a private
 // mount namespace) truly lacks the feature: the test is skipped with the layout in the reason,
@@ -105,7 +101,8 @@ class CgroupTest : public ::testing::Test {
 
     const Hierarchy &v1() const { return *v1_; }
     const Hierarchy &v2() const { return *v2_; }
-    // The v1 freezer and v2 hierarchies that this layout mounts (one or both).
+    // The v1 freezer and v2 hierarchies that this layout mounts (one or both): freezable()
+    // (scratch.h) of hierarchies_.
     std::vector<const Hierarchy *> freezable() const;
     // The freezer of a test that needs one, whichever the layout has: the v1 freezer where the
     // layout mounts it (runc's freezer on a hybrid node), else cgroup v2.

@@ -291,10 +291,7 @@ Settings parse(int argc, char **argv) {
 int run(const Settings &s) {
     auto hierarchies = discover_hierarchies();
     // The v1 freezer then cgroup v2, as this layout mounts them (a v2-only host: v2 alone).
-    std::vector<const Hierarchy *> freezers;
-    for (const Hierarchy *h : {find_v1_controller(hierarchies, "freezer"), find_v2(hierarchies)})
-        if (h)
-            freezers.push_back(h);
+    auto freezers = freezable(hierarchies);
     if (freezers.empty())
         throw std::runtime_error("needs the v1 freezer or cgroup v2 mounted");
     for (const Hierarchy *h : freezers)
