@@ -133,13 +133,4 @@ struct fp_forker {
 	char comm[FP_COMM_LEN]; /* at its first counted fork */
 };
 
-/*
- * The tracepoint mode's per-CPU slot through which the copies of its sys_enter and sys_exit
- * programs pass the thread whose call one of them handled (syscall_hooks.bpf.h).
- */
-struct fp_hook_slot {
-	__u32 enter_tid;
-	__u32 exit_tid;
-};
-
 #endif /* FREEZEPROBE_EVENTS_H */

@@ -175,11 +175,16 @@ static __always_inline int sys_exit_hook(struct pt_regs *regs, long ret)
  * sys_enter skipped is counted lost at its end (count_unseen_entry), and one whose end every copy
  * of sys_exit skipped, at the thread's next syscall end.
  */
+struct hook_slot {
+	__u32 enter_tid; /* the thread whose syscall entry a copy has handled */
+	__u32 exit_tid;	 /* the same for its end */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct fp_hook_slot);
+	__type(value, struct hook_slot);
 } hook_slots SEC(".maps");
 
 /* Whether the copies before this one were skipped; the slot passes the thread on. */
@@ -203,7 +208,7 @@ static __always_inline bool copy_must_work(__u32 *slot_tid, bool first, bool las
 static __always_inline int sys_enter_copy(struct pt_regs *regs, long id, bool first, bool last)
 {
 	__u32 zero = 0;
-	struct fp_hook_slot *slot;
+	struct hook_slot *slot;
 
 	if (!spare_hooks)
 		return sys_enter_hook(regs, id, false);
@@ -216,7 +221,7 @@ static __always_inline int sys_enter_copy(struct pt_regs *regs, long id, bool fi
 static __always_inline int sys_exit_copy(struct pt_regs *regs, long ret, bool first, bool last)
 {
 	__u32 zero = 0;
-	struct fp_hook_slot *slot;
+	struct hook_slot *slot;
 
 	if (!spare_hooks)
 		return sys_exit_hook(regs, ret);
