@@ -33,7 +33,8 @@ static __always_inline bool watched_io(struct pt_regs *regs, bool reading, struc
 	const void *fops;
 	int version;
 
-	file = current_fd_file((unsigned int)PT_REGS_PARM1(regs));
+	/* PARM1_CORE_SYSCALL: at a syscall's end arm64's x0 holds the return value, orig_x0 the fd. */
+	file = current_fd_file((unsigned int)PT_REGS_PARM1_CORE_SYSCALL(regs));
 	if (!file)
 		return false;
 	fops = BPF_CORE_READ(file, f_op);
@@ -47,7 +48,7 @@ static __always_inline bool watched_io(struct pt_regs *regs, bool reading, struc
 	kernfs_file_fops = fops;
 
 	/* A zero-byte write or read says nothing. */
-	*count = PT_REGS_PARM3(regs);
+	*count = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	return *count && watched_cgroup_file(inode, sb, version, reading, cg);
 }
 
@@ -60,7 +61,7 @@ static __always_inline __u64 io_calls(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
-	if (!bpf_core_field_exists(task->ioac))
+	if (!bpf_core_field_exists(task->ioac.syscr))
 		return 0;
 	return BPF_CORE_READ(task, ioac.syscr) + BPF_CORE_READ(task, ioac.syscw);
 }
@@ -77,7 +78,7 @@ static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool re
 
 	if (!watched_io(regs, reading, &io.cg, &io.count))
 		return 0;
-	io.buf = (const void *)PT_REGS_PARM2(regs);
+	io.buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
 	io.type = reading ? FP_EVENT_READ : FP_EVENT_WRITE;
 	if (!reading) {
 		io.data_len = copy_data(io.data, io.buf, io.count, true);
@@ -98,16 +99,17 @@ static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool re
 	return 0;
 }
 
-static __always_inline int sys_enter_hook(struct pt_regs *regs, long id, bool spare)
-{
-	/*
-	 * Runs on every syscall of the node: the id first (the zeroing of the pending record stays
-	 * behind this test, in the function above).
-	 */
-	if (id != NR_write && id != NR_read)
-		return 0;
-	return remember_cgroup_file_io(regs, id == NR_read, spare);
-}
+/*
+ * With spares: each thread's io_calls at the end of its last call that a copy of sys_exit ended.
+ * A copy that checks a call again (it was preempted or moved after an earlier copy, and the
+ * per-CPU slot no longer names its thread) finds the call here instead of counting it lost.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} ended_calls SEC(".maps");
 
 /*
  * The end of a read or write whose entry no copy of sys_enter saw (with spares only: it costs
@@ -117,12 +119,19 @@ static __always_inline int sys_enter_hook(struct pt_regs *regs, long id, bool sp
 static __always_inline void count_unseen_entry(struct pt_regs *regs, long ret)
 {
 	struct watched_file cg;
-	__u64 count;
+	__u64 count, calls, *ended;
 	long nr = SYSCALL_NR(regs);
+	__u32 tid;
 
-	if ((nr == NR_write || (nr == NR_read && ret > 0)) &&
-	    watched_io(regs, nr == NR_read, &cg, &count))
-		count_lost();
+	if ((nr != NR_write && (nr != NR_read || ret <= 0)) ||
+	    !watched_io(regs, nr == NR_read, &cg, &count))
+		return;
+	tid = current_tid();
+	calls = io_calls();
+	ended = bpf_map_lookup_elem(&ended_calls, &tid);
+	if (calls && ended && *ended == calls)
+		return;
+	count_lost();
 }
 
 static __always_inline int sys_exit_hook(struct pt_regs *regs, long ret)
@@ -139,12 +148,16 @@ static __always_inline int sys_exit_hook(struct pt_regs *regs, long ret)
 		return 0;
 	}
 	/*
-	 * The end of another syscall: this write's or read's own end was skipped. It is lost (and
-	 * counted), not paired with a return value that is not its own.
+	 * The end of a later syscall: the record's own end was skipped. It is lost (and counted), not
+	 * paired with a return value that is not its own. A later read or write is told by the
+	 * thread's I/O count: its own call counted at most one more.
 	 */
-	if (io->syscall_nr != SYSCALL_NR(regs)) {
+	if (io->syscall_nr != SYSCALL_NR(regs) ||
+	    (spare_hooks && io->enter_seq && io_calls() > io->enter_seq + 1)) {
 		count_lost();
 		forget_io(tid);
+		if (spare_hooks)
+			count_unseen_entry(regs, ret);
 		return 0;
 	}
 	/* A read that returned nothing (end of file, an error) tells nothing about the state. */
@@ -155,6 +168,11 @@ static __always_inline int sys_exit_hook(struct pt_regs *regs, long ret)
 				set_read_data(e, io->buf, ret, true);
 			submit_io_event(e);
 		}
+	}
+	if (spare_hooks) {
+		__u64 calls = io_calls();
+
+		bpf_map_update_elem(&ended_calls, &tid, &calls, BPF_ANY);
 	}
 	forget_io(tid);
 	return 0;
@@ -171,13 +189,16 @@ static __always_inline int sys_exit_hook(struct pt_regs *regs, long ret)
  * the first puts its id there; a spare that finds another id there does the work (the copies
  * before it were skipped) and puts the id there; the last takes it out. A spare that works
  * although an earlier copy ran (the task was preempted or moved between the two) finds the
- * record of the call already there (same io_calls) and leaves it. A call that every copy of
- * sys_enter skipped is counted lost at its end (count_unseen_entry), and one whose end every copy
- * of sys_exit skipped, at the thread's next syscall end.
+ * record of the call already there (same io_calls) and leaves it, or at the end finds the call in
+ * ended_calls. A call that every copy of sys_enter skipped is counted lost at its end
+ * (count_unseen_entry), and one whose end every copy of sys_exit skipped, at the thread's next
+ * syscall end.
  */
 struct hook_slot {
-	__u32 enter_tid; /* the thread whose syscall entry a copy has handled */
-	__u32 exit_tid;	 /* the same for its end */
+	__u32 enter_tid;   /* the thread whose read or write entry a copy has handled */
+	__u32 exit_tid;	   /* the same for its end */
+	__u64 enter_calls; /* and which of its calls it was (io_calls) */
+	__u64 exit_calls;
 };
 
 struct {
@@ -187,21 +208,25 @@ struct {
 	__type(value, struct hook_slot);
 } hook_slots SEC(".maps");
 
-/* Whether the copies before this one were skipped; the slot passes the thread on. */
-static __always_inline bool copy_must_work(__u32 *slot_tid, bool first, bool last)
+/* Whether the copies before this one were skipped; the slot passes the call on. */
+static __always_inline bool copy_must_work(__u32 *slot_tid, __u64 *slot_calls, bool first,
+					   bool last)
 {
 	__u32 tid = current_tid();
+	__u64 calls = io_calls();
 
 	if (first) {
 		*slot_tid = tid;
+		*slot_calls = calls;
 		return true;
 	}
-	if (*slot_tid == tid) {
+	if (*slot_tid == tid && *slot_calls == calls) {
 		if (last)
 			*slot_tid = 0;
 		return false;
 	}
 	*slot_tid = last ? 0 : tid;
+	*slot_calls = calls;
 	return true;
 }
 
@@ -210,24 +235,31 @@ static __always_inline int sys_enter_copy(struct pt_regs *regs, long id, bool fi
 	__u32 zero = 0;
 	struct hook_slot *slot;
 
-	if (!spare_hooks)
-		return sys_enter_hook(regs, id, false);
-	slot = bpf_map_lookup_elem(&hook_slots, &zero);
-	if (slot && !copy_must_work(&slot->enter_tid, first, last))
+	/* Runs on every syscall of the node: the id first. */
+	if (id != NR_write && id != NR_read)
 		return 0;
-	return sys_enter_hook(regs, id, !first);
+	if (spare_hooks) {
+		slot = bpf_map_lookup_elem(&hook_slots, &zero);
+		if (slot && !copy_must_work(&slot->enter_tid, &slot->enter_calls, first, last))
+			return 0;
+	}
+	return remember_cgroup_file_io(regs, id == NR_read, !first);
 }
 
+/* Only the copies' handling of a read or write end needs the slot: the rest is idempotent. */
 static __always_inline int sys_exit_copy(struct pt_regs *regs, long ret, bool first, bool last)
 {
 	__u32 zero = 0;
 	struct hook_slot *slot;
+	long nr;
 
-	if (!spare_hooks)
-		return sys_exit_hook(regs, ret);
-	slot = bpf_map_lookup_elem(&hook_slots, &zero);
-	if (slot && !copy_must_work(&slot->exit_tid, first, last))
-		return 0;
+	if (spare_hooks) {
+		nr = SYSCALL_NR(regs);
+		slot = (nr == NR_write || nr == NR_read) ? bpf_map_lookup_elem(&hook_slots, &zero)
+							 : NULL;
+		if (slot && !copy_must_work(&slot->exit_tid, &slot->exit_calls, first, last))
+			return 0;
+	}
 	return sys_exit_hook(regs, ret);
 }
 

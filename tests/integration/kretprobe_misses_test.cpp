@@ -7,7 +7,6 @@
 #include "probe_harness.h"
 #include "subprocess.h"
 
-#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -55,20 +54,11 @@ TEST(KretprobeMisses, ReturnsMissedBeyondMaxactiveAreCountedAsLost) {
     const int threads = 8, writes_per_thread = 300;
     {
         ScratchCgroup cg(*writable.front(), prefix + "/misses");
-        auto procs = cg.file("cgroup.procs");
-        std::atomic<int> wrong{0};
-        std::vector<std::thread> writers;
-        for (int t = 0; t < threads; ++t)
-            writers.emplace_back([&] {
-                // Each write takes cgroup_mutex before it parses the pid: EINVAL, after waiting
-                // for the others inside kernfs_fop_write_iter.
-                for (int i = 0; i < writes_per_thread; ++i)
-                    if (write_control_file(procs, "x") != EINVAL)
-                        ++wrong;
-            });
-        for (auto &w : writers)
-            w.join();
-        ASSERT_EQ(wrong.load(), 0);
+        // Each write takes cgroup_mutex before it parses the pid: EINVAL, after waiting for the
+        // others inside kernfs_fop_write_iter.
+        ASSERT_EQ(refused_writes_at_once(cg.file("cgroup.procs"), threads, writes_per_thread,
+                                         [](int) { return std::string("x"); }),
+                  0);
     }
     std::this_thread::sleep_for(500ms);
     auto r = probe.stop(SIGINT);

@@ -66,6 +66,22 @@ bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds tim
     return true;
 }
 
+int refused_writes_at_once(const std::filesystem::path &file, int threads, int writes_per_thread,
+                           const std::function<std::string(int thread)> &value) {
+    std::atomic<int> not_refused{0};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < threads; ++t)
+        writers.emplace_back([&, t] {
+            auto bytes = value(t);
+            for (int i = 0; i < writes_per_thread; ++i)
+                if (write_control_file(file, bytes) != EINVAL)
+                    ++not_refused;
+        });
+    for (auto &w : writers)
+        w.join();
+    return not_refused.load();
+}
+
 ScratchDir::ScratchDir(const std::string &name)
     : path_(std::filesystem::path(::testing::TempDir()) / (name + "-" + random_hex(8))) {
     std::filesystem::create_directories(path_);

@@ -76,6 +76,11 @@ std::string unique_prefix();
 // Polls pred every 10 ms until it holds (true) or timeout passes (false).
 bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds timeout);
 
+// threads threads write value(thread) to file writes_per_thread times each, all at once; returns
+// how many of the writes did not fail with EINVAL (tests that make the kernel refuse every write).
+int refused_writes_at_once(const std::filesystem::path &file, int threads, int writes_per_thread,
+                           const std::function<std::string(int thread)> &value);
+
 // A new directory under the test's temporary directory, removed with its content at the end.
 class ScratchDir {
   public:

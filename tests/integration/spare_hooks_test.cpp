@@ -8,9 +8,7 @@
 #include "kernel_functions.h"
 #include "probe_harness.h"
 
-#include <atomic>
 #include <iostream>
-#include <thread>
 
 namespace freezeprobe::testing {
 namespace {
@@ -31,18 +29,9 @@ TEST(SpareHooksTest, EachWriteIsReportedOnceAndNothingIsLost) {
     const int threads = 4, writes_per_thread = 250;
     {
         ScratchCgroup cg(*writable.front(), prefix + "/spares");
-        auto procs = cg.file("cgroup.procs");
-        std::atomic<int> wrong{0};
-        std::vector<std::thread> writers;
-        for (int t = 0; t < threads; ++t)
-            writers.emplace_back([&, t] {
-                for (int i = 0; i < writes_per_thread; ++i)
-                    if (write_control_file(procs, "x" + std::to_string(t)) != EINVAL)
-                        ++wrong;
-            });
-        for (auto &w : writers)
-            w.join();
-        ASSERT_EQ(wrong.load(), 0);
+        ASSERT_EQ(refused_writes_at_once(cg.file("cgroup.procs"), threads, writes_per_thread,
+                                         [](int t) { return "x" + std::to_string(t); }),
+                  0);
         for (int i = 0; i < 50 && events.size() < threads * writes_per_thread; ++i)
             session.poll(20);
     }
