@@ -37,7 +37,6 @@ static __always_inline bool watched_open_file(struct file *file, bool reading,
 	return version && watched_cgroup_file(inode, sb, version, reading, out);
 }
 
-
 /* Before 5.14 an iov_iter's kind was "type", with the direction in bit 0; before 6.4 its iovec
  * array was "iov". Only kernels before 5.15 read them (see copy_user_bytes). */
 struct iov_iter___old {

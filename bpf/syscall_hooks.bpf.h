@@ -33,8 +33,8 @@ static __always_inline bool watched_io(struct pt_regs *regs, bool reading, struc
 	const void *fops;
 	int version;
 
-	/* PARM1_CORE_SYSCALL: at a syscall's end arm64's x0 holds the return value, orig_x0 the fd. */
-	file = current_fd_file((unsigned int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	/* _SYSCALL: at a syscall's end arm64's x0 holds the return value (orig_x0 the fd). */
+	file = current_fd_file((unsigned int)PT_REGS_PARM1_SYSCALL(regs));
 	if (!file)
 		return false;
 	fops = BPF_CORE_READ(file, f_op);
@@ -48,7 +48,7 @@ static __always_inline bool watched_io(struct pt_regs *regs, bool reading, struc
 	kernfs_file_fops = fops;
 
 	/* A zero-byte write or read says nothing. */
-	*count = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	*count = PT_REGS_PARM3_SYSCALL(regs);
 	return *count && watched_cgroup_file(inode, sb, version, reading, cg);
 }
 
@@ -72,13 +72,17 @@ static __always_inline __u64 io_calls(void)
  */
 static __always_inline int remember_cgroup_file_io(struct pt_regs *regs, bool reading, bool spare)
 {
-	struct pending_io io = {};
+	struct watched_file cg;
 	struct pending_io *known;
+	__u64 count;
 	__u32 tid;
 
-	if (!watched_io(regs, reading, &io.cg, &io.count))
+	/* Every read and write of the node comes here: the record is zeroed only for watched ones.
+	 */
+	if (!watched_io(regs, reading, &cg, &count))
 		return 0;
-	io.buf = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	struct pending_io io = {.cg = cg, .count = count};
+	io.buf = (const void *)PT_REGS_PARM2_SYSCALL(regs);
 	io.type = reading ? FP_EVENT_READ : FP_EVENT_WRITE;
 	if (!reading) {
 		io.data_len = copy_data(io.data, io.buf, io.count, true);
@@ -138,8 +142,13 @@ static __always_inline int sys_exit_hook(struct pt_regs *regs, long ret)
 {
 	struct pending_io *io = NULL;
 	struct fp_io_event *e;
-	__u32 tid = current_tid();
+	__u32 tid;
 
+	/* Every syscall of the node ends here: one load while nothing is in flight, without spares.
+	 */
+	if (!io_in_flight && !spare_hooks)
+		return 0;
+	tid = current_tid();
 	if (io_in_flight)
 		io = bpf_map_lookup_elem(&pending_ios, &tid);
 	if (!io) {
@@ -148,8 +157,8 @@ static __always_inline int sys_exit_hook(struct pt_regs *regs, long ret)
 		return 0;
 	}
 	/*
-	 * The end of a later syscall: the record's own end was skipped. It is lost (and counted), not
-	 * paired with a return value that is not its own. A later read or write is told by the
+	 * The end of a later syscall: the record's own end was skipped. It is lost (and counted),
+	 * not paired with a return value that is not its own. A later read or write is told by the
 	 * thread's I/O count: its own call counted at most one more.
 	 */
 	if (io->syscall_nr != SYSCALL_NR(regs) ||

@@ -13,22 +13,19 @@
 namespace freezeprobe::testing {
 namespace {
 
-TEST(SpareHooksTest, EachWriteIsReportedOnceAndNothingIsLost) {
-    REQUIRE_PRIVILEGES();
-    auto hierarchies = discover_hierarchies();
-    auto writable = freezable(hierarchies); // any hierarchy's cgroup.procs refuses "x"
-    ASSERT_FALSE(writable.empty());
-    auto prefix = unique_prefix();
+class SpareHooksTest : public CgroupTest {};
+
+TEST_F(SpareHooksTest, EachWriteIsReportedOnceAndNothingIsLost) {
     SessionOptions options;
     options.probe.mode = AttachMode::tracepoint;
     options.probe.spare_syscall_hooks = true;
-    options.filter = EventFilter{prefix, ""};
+    options.filter = EventFilter{prefix_, ""};
     std::vector<Event> events;
     ProbeSession session(options, [&](const Event &e) { events.push_back(e); });
 
     const int threads = 4, writes_per_thread = 250;
     {
-        ScratchCgroup cg(*writable.front(), prefix + "/spares");
+        ScratchCgroup cg(freezer(), prefix_ + "/spares"); // any cgroup.procs refuses "x"
         ASSERT_EQ(refused_writes_at_once(cg.file("cgroup.procs"), threads, writes_per_thread,
                                          [](int t) { return "x" + std::to_string(t); }),
                   0);
